@@ -1,0 +1,15 @@
+"""Top-level URLs. There is deliberately no route for MEDIA_URL: images are served only by
+the access-checked views in scans.api.files."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from scans.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("scans.api.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]

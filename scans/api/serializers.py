@@ -1,0 +1,86 @@
+"""What the API reads and writes. Output serializers only read; services do the writing."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from scans.models import Explanation, Patient, Prediction, Scan
+from scans.services import MODEL_CHOICES
+
+
+def _absolute(context: dict, name: str, **kwargs) -> str:
+    return context["request"].build_absolute_uri(reverse(name, kwargs=kwargs))
+
+
+class PatientInput(serializers.Serializer):
+    team = serializers.IntegerField(required=False, help_text="Needed when you are in several teams.")
+    medical_record_number = serializers.CharField(max_length=64)
+    display_name = serializers.CharField(max_length=200)
+    sex = serializers.ChoiceField(choices=Patient.Sex.choices, required=False, default="")
+    birth_year = serializers.IntegerField(required=False, allow_null=True, min_value=1900, max_value=2100)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PatientOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = [
+            "id", "team", "medical_record_number", "display_name", "sex", "birth_year", "notes",
+            "created_at",
+        ]
+
+
+class ScanInput(serializers.Serializer):
+    image = serializers.FileField(help_text="PNG or JPEG, at most 20 MB and 40 megapixels.")
+    model = serializers.ChoiceField(choices=list(MODEL_CHOICES), required=False, default=None, allow_null=True)
+    acquisition_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class PredictionOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="model_name")
+    gradcam_url = serializers.SerializerMethodField()
+    saliency_url = serializers.SerializerMethodField()
+    regions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "model", "model_version", "label", "confidence", "probabilities", "gradcam_url",
+            "saliency_url", "regions", "timings",
+        ]
+
+    def get_gradcam_url(self, prediction: Prediction) -> str:
+        return _absolute(self.context, "api:prediction-gradcam", scan_id=prediction.scan_id, model=prediction.model_name)
+
+    def get_saliency_url(self, prediction: Prediction) -> str:
+        return _absolute(self.context, "api:prediction-saliency", scan_id=prediction.scan_id, model=prediction.model_name)
+
+    def get_regions(self, prediction: Prediction) -> dict:
+        return {"gradcam": prediction.gradcam_stats, "saliency": prediction.saliency_stats}
+
+
+class ExplanationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Explanation
+        fields = ["provider", "model", "prompt_version", "status", "content", "text", "is_fallback", "created_at"]
+
+
+class ScanOutput(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+    predictions = PredictionOutput(many=True, read_only=True)
+    explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id", "patient", "status", "error", "created_at", "updated_at", "acquisition_date",
+            "requested_models", "width", "height", "image_url", "predictions", "explanation",
+        ]
+
+    def get_image_url(self, scan: Scan) -> str:
+        return _absolute(self.context, "api:scan-image", scan_id=scan.pk)
+
+    @extend_schema_field(ExplanationOutput(allow_null=True))
+    def get_explanation(self, scan: Scan) -> dict | None:
+        explanation = getattr(scan, "explanation", None)
+        return ExplanationOutput(explanation).data if explanation else None

@@ -1,0 +1,74 @@
+"""REST API views: parse, call a selector or service, serialize. Nothing else."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from scans import selectors, services
+from scans.api.serializers import PatientInput, PatientOutput, ScanInput, ScanOutput
+
+
+def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    data = serializer_class(page, many=True, context={"request": request}).data
+    return paginator.get_paginated_response(data)
+
+
+class PatientListView(APIView):
+    @extend_schema(responses=PatientOutput(many=True))
+    def get(self, request: Request) -> Response:
+        patients = selectors.patients_visible_to(request.user).order_by("-created_at", "-pk")
+        return _paginated(self, request, patients, PatientOutput)
+
+    @extend_schema(request=PatientInput, responses={201: PatientOutput})
+    def post(self, request: Request) -> Response:
+        given = PatientInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        fields = dict(given.validated_data)
+        team = selectors.team_for_new_patient(user=request.user, team_id=fields.pop("team", None))
+        patient = services.patient_create(team=team, created_by=request.user, **fields)
+        audit_record(request=request, action=AuditEvent.Action.CREATE, obj=patient)
+        return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientScanListView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=ScanOutput(many=True))
+    def get(self, request: Request, patient_id: int) -> Response:
+        patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+        audit_record(request=request, action=AuditEvent.Action.VIEW, obj=patient)
+        return _paginated(self, request, selectors.patient_scans(patient=patient), ScanOutput)
+
+    @extend_schema(request={"multipart/form-data": ScanInput}, responses={202: ScanOutput})
+    def post(self, request: Request, patient_id: int) -> Response:
+        patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+        given = ScanInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        scan = services.scan_submit(
+            patient=patient,
+            uploaded_by=request.user,
+            file=given.validated_data["image"],
+            model=given.validated_data["model"],
+            acquisition_date=given.validated_data["acquisition_date"],
+        )
+        audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan)
+        body = ScanOutput(scan, context={"request": request}).data
+        location = request.build_absolute_uri(reverse("api:scan-detail", kwargs={"scan_id": scan.pk}))
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class ScanDetailView(APIView):
+    @extend_schema(responses=ScanOutput)
+    def get(self, request: Request, scan_id: int) -> Response:
+        scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+        audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
+        return Response(ScanOutput(scan, context={"request": request}).data)

@@ -1,0 +1,145 @@
+"""Patients, their scans, and what the pipeline and reviewers wrote about each scan."""
+
+from django.conf import settings
+from django.db import models
+
+from scans.ml.classes import CLASS_NAMES
+
+LABEL_CHOICES = [(name, name) for name in CLASS_NAMES]
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "O", "Other"
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="patients")
+    medical_record_number = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=200)
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "medical_record_number"], name="unique_mrn_per_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Ids only: a patient's str() may end up in logs and error reports.
+        return f"Patient {self.pk}"
+
+
+class Scan(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        CLASSIFIED = "classified", "Classified"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="scans")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    image = models.FileField(max_length=200, help_text="Re-encoded PNG under a generated name.")
+    original_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, help_text="Of the bytes as uploaded.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    acquisition_date = models.DateField(null=True, blank=True)
+    requested_models = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Scan {self.pk}"
+
+
+class Prediction(models.Model):
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="predictions")
+    model_name = models.CharField(max_length=32)
+    model_version = models.CharField(max_length=64, help_text="sha256 of the weights file.")
+    label = models.CharField(max_length=16, choices=LABEL_CHOICES)
+    confidence = models.FloatField()
+    probabilities = models.JSONField(help_text="Class name -> probability, all four classes.")
+    gradcam = models.FileField(max_length=200)
+    saliency = models.FileField(max_length=200)
+    gradcam_stats = models.JSONField(default=dict)
+    saliency_stats = models.JSONField(default=dict)
+    timings = models.JSONField(default=dict, help_text="Stage -> ms, with total_ms.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_name"]
+        constraints = [
+            # A second run of the same task can never add a second result for one model.
+            models.UniqueConstraint(fields=["scan", "model_name"], name="one_prediction_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} on scan {self.scan_id}: {self.label}"
+
+
+class Explanation(models.Model):
+    """One plain-language explanation per scan, covering all of its predictions."""
+
+    class Provider(models.TextChoices):
+        GEMINI = "gemini", "Gemini"
+        OFFLINE = "offline", "Offline explainer"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="explanation")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    model = models.CharField(max_length=64, blank=True, help_text="The LLM's model id.")
+    prompt_version = models.CharField(max_length=32, blank=True)
+    content = models.JSONField(default=dict, blank=True)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    is_fallback = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Explanation of scan {self.scan_id} ({self.provider})"
+
+
+class Review(models.Model):
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    agrees = models.BooleanField()
+    corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Review of scan {self.scan_id} by {self.reviewer_id}"

@@ -1,0 +1,137 @@
+"""Writes the web side needs. Views, the API and admin actions only call these."""
+
+import logging
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from accounts.models import Team, User
+from scans import tasks
+from scans.images import image_clean
+from scans.ml import registry
+from scans.models import Patient, Review, Scan
+from scans.storage import SCAN_FOLDER, image_delete, image_store
+
+logger = logging.getLogger(__name__)
+
+# What a request may ask for in its `model` field, and the engine models each one runs.
+MODEL_CHOICES = {
+    "custom_cnn": ("custom_cnn",),
+    "xception": ("xception",),
+    "both": ("custom_cnn", "xception"),
+}
+
+
+def patient_create(
+    *,
+    team: Team,
+    created_by: User,
+    medical_record_number: str,
+    display_name: str,
+    sex: str = "",
+    birth_year: int | None = None,
+    notes: str = "",
+) -> Patient:
+    if not team.members.filter(pk=created_by.pk).exists():
+        raise ValidationError({"team": "You are not a member of this team."})
+    patient = Patient(
+        team=team,
+        created_by=created_by,
+        medical_record_number=medical_record_number.strip(),
+        display_name=display_name.strip(),
+        sex=sex,
+        birth_year=birth_year,
+        notes=notes,
+    )
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"medical_record_number": "A patient with this record number already exists in this team."}
+        ) from None
+    return patient
+
+
+def models_resolve(*, choice: str | None) -> tuple[str, ...]:
+    """The engine models a request's `model` field asks for; refuses ones we cannot run."""
+    choice = choice or registry.DEFAULT_MODEL
+    if choice not in MODEL_CHOICES:
+        raise ValidationError({"model": f"Unknown model '{choice}': choose one of {', '.join(MODEL_CHOICES)}."})
+    names = MODEL_CHOICES[choice]
+    for name in names:
+        if not registry.weights_available(name):
+            display = registry.get_spec(name).display_name
+            raise ValidationError({"model": f"{display} is not available: its weights are not installed."})
+    return names
+
+
+def scan_submit(
+    *,
+    patient: Patient,
+    uploaded_by: User,
+    file: UploadedFile,
+    model: str | None = None,
+    acquisition_date: date | None = None,
+) -> Scan:
+    """Validates and stores an uploaded scan, then queues its classification on commit.
+
+    Nothing is stored and no row is written unless the bytes pass every check.
+    """
+    models = models_resolve(choice=model)
+    if file.size is not None and file.size > settings.SCAN_MAX_UPLOAD_BYTES:
+        # Refuse from the declared size, before reading a byte of it into memory.
+        limit_mb = settings.SCAN_MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise ValidationError({"image": f"The file is too large: the limit is {limit_mb} MB."})
+    try:
+        clean = image_clean(
+            data=file.read(settings.SCAN_MAX_UPLOAD_BYTES + 1),
+            max_bytes=settings.SCAN_MAX_UPLOAD_BYTES,
+            max_pixels=settings.SCAN_MAX_PIXELS,
+        )
+    except ValidationError as error:
+        raise ValidationError({"image": error.messages}) from None
+
+    name = image_store(png=clean.png, folder=SCAN_FOLDER)
+    try:
+        with transaction.atomic():
+            scan = Scan.objects.create(
+                patient=patient,
+                uploaded_by=uploaded_by,
+                image=name,
+                original_filename=(file.name or "")[:255],
+                sha256=clean.sha256,
+                width=clean.width,
+                height=clean.height,
+                acquisition_date=acquisition_date,
+                requested_models=list(models),
+            )
+            transaction.on_commit(lambda: tasks.enqueue_classification(scan.pk))
+    except Exception:
+        image_delete(name=name)
+        raise
+    logger.info("scan %s queued for %s", scan.pk, ",".join(models))
+    return scan
+
+
+def scan_review(
+    *, scan: Scan, reviewer: User, agrees: bool, corrected_label: str = "", notes: str = ""
+) -> Review:
+    if not reviewer.is_reviewer:
+        raise ValidationError("Only staff reviewers can review scans.")
+    if scan.status != Scan.Status.DONE:
+        raise ValidationError("Only a finished scan can be reviewed.")
+    if agrees and corrected_label:
+        raise ValidationError({"corrected_label": "Leave it empty when you agree with the result."})
+    if not agrees and not corrected_label:
+        raise ValidationError({"corrected_label": "Give the correct label when you disagree."})
+    review = Review(
+        scan=scan, reviewer=reviewer, agrees=agrees, corrected_label=corrected_label, notes=notes
+    )
+    review.full_clean()
+    review.save()
+    return review
