@@ -124,10 +124,15 @@ def _claim(scan_id: int) -> Scan | None:
     return scan
 
 
-def _run_model(name: str, data: bytes) -> _ModelOutput:
+def _engine(name: str):
+    """The engine for one model, loaded once per worker process by scans.ml itself."""
     from scans.ml.inference import get_engine
 
-    engine = get_engine(name)
+    return get_engine(name)
+
+
+def _run_model(name: str, data: bytes) -> _ModelOutput:
+    engine = _engine(name)
     result = engine.predict(data)
     if result.refusal:
         raise ImageError(result.refusal)

@@ -1,0 +1,110 @@
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from scans.images import PNG_SIGNATURE, ImageRejected, image_clean
+from tests.images import HTML_AS_PNG, SVG, jpeg_bytes, png_bomb, png_bytes
+
+LIMITS = {"max_bytes": 20 * 1024 * 1024, "max_pixels": 40_000_000}
+
+
+def clean(data: bytes):
+    return image_clean(data=data, **LIMITS)
+
+
+def test_it_reencodes_a_png_to_png():
+    result = clean(png_bytes(80, 60))
+    assert result.png.startswith(PNG_SIGNATURE)
+    assert (result.width, result.height) == (80, 60)
+    assert len(result.sha256) == 64
+
+
+def test_it_reencodes_a_jpeg_to_png():
+    result = clean(jpeg_bytes(50, 40))
+    assert Image.open(io.BytesIO(result.png)).format == "PNG"
+    assert (result.width, result.height) == (50, 40)
+
+
+def test_it_drops_a_payload_appended_to_the_image():
+    payload = b"<?php system($_GET['c']); ?>"
+    result = clean(png_bytes() + payload)
+    assert payload not in result.png
+
+
+def test_it_drops_exif_metadata():
+    exif = Image.Exif()
+    exif[0x010E] = "Patient Jane Doe, MRN 123456"  # ImageDescription
+    result = clean(jpeg_bytes(exif=exif.tobytes()))
+    assert b"Jane Doe" not in result.png
+    assert not Image.open(io.BytesIO(result.png)).getexif()
+
+
+def test_it_scales_a_16_bit_scan_to_8_bit_grayscale():
+    image = Image.new("I;16", (32, 32))
+    image.putpixel((0, 0), 4000)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    decoded = Image.open(io.BytesIO(clean(buffer.getvalue()).png))
+    assert decoded.mode == "L"
+    assert decoded.getpixel((0, 0)) == 255
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (HTML_AS_PNG, "only PNG and JPEG"),
+        (SVG, "only PNG and JPEG"),
+        (b"%PDF-1.7\n" + b"0" * 100, "only PNG and JPEG"),
+        (b"SIMPLE  =                    T" + b" " * 100, "only PNG and JPEG"),  # FITS
+        (jpeg_bytes(200, 200)[:300], "damaged or truncated"),
+        (PNG_SIGNATURE + b"garbage", "damaged or truncated"),
+    ],
+)
+def test_it_rejects_what_is_not_a_readable_png_or_jpeg(data, message):
+    with pytest.raises(ImageRejected, match=message):
+        clean(data)
+
+
+def test_it_rejects_a_decompression_bomb_from_its_header():
+    bomb = png_bomb()
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageRejected, match="Image too large"):
+        clean(bomb)
+
+
+def test_it_rejects_more_pixels_than_the_limit_before_decoding():
+    with pytest.raises(ImageRejected, match="Image too large"):
+        image_clean(data=png_bytes(100, 100), max_bytes=LIMITS["max_bytes"], max_pixels=9_999)
+
+
+def test_it_rejects_more_bytes_than_the_limit():
+    with pytest.raises(ImageRejected, match="too large: the limit is 1 MB"):
+        image_clean(data=png_bytes() + b"\0" * 1024 * 1024, max_bytes=1024 * 1024, max_pixels=10**6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prefix=st.sampled_from([b"", PNG_SIGNATURE, b"\xff\xd8\xff", png_bytes(8, 8)[:40]]),
+    body=st.binary(max_size=2048),
+)
+def test_the_decoder_raises_nothing_but_a_rejection_on_any_bytes(prefix, body):
+    try:
+        clean(prefix + body)
+    except ImageRejected:
+        pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(cut=st.integers(min_value=1, max_value=2000), flip=st.integers(min_value=0, max_value=255))
+def test_the_decoder_survives_damaged_real_images(cut, flip):
+    good = jpeg_bytes(48, 48) if cut % 2 else png_bytes(48, 48)
+    position = cut % len(good)
+    damaged = good[:position] + bytes([flip]) + good[position + 1 :]
+    try:
+        clean(damaged)
+    except ImageRejected:
+        pass

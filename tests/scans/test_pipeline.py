@@ -1,0 +1,151 @@
+import logging
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files.storage import default_storage
+
+from scans import pipeline
+from scans.ml.errors import ImageError, WeightsError
+from scans.models import Prediction, Scan
+from tests.factories import ScanFactory, stored_files
+from tests.scans.stub_engine import StubEngine
+
+
+@pytest.fixture
+def engines(monkeypatch):
+    made: dict[str, StubEngine] = {}
+
+    def engine(name: str) -> StubEngine:
+        return made.setdefault(name, StubEngine(name))
+
+    monkeypatch.setattr(pipeline, "_engine", engine)
+    return made
+
+
+def failing_engine(monkeypatch, error: Exception) -> None:
+    monkeypatch.setattr(pipeline, "_engine", lambda name: StubEngine(name, error=error))
+
+
+@pytest.fixture
+def scan(db):
+    return ScanFactory()
+
+
+def test_it_stores_one_prediction_per_requested_model_and_finishes(scan, engines):
+    scan.requested_models = ["custom_cnn", "xception"]
+    scan.save()
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE
+    assert scan.attempts == 1
+    assert scan.finished_at is not None
+    assert sorted(p.model_name for p in scan.predictions.all()) == ["custom_cnn", "xception"]
+
+
+def test_it_records_the_engine_outputs_with_timings(scan, engines):
+    pipeline.classify_scan(scan.pk)
+    prediction = scan.predictions.get()
+    assert prediction.model_version == "f" * 64
+    assert prediction.label == "meningioma"
+    assert prediction.probabilities["meningioma"] == pytest.approx(0.8)
+    assert prediction.gradcam_stats["quadrant"] == "lower-left"
+    assert {"decode", "inference", "gradcam", "saliency", "storage", "total_ms"} <= set(prediction.timings)
+    assert prediction.timings["total_ms"] >= prediction.timings["inference"]
+    assert default_storage.exists(prediction.gradcam.name)
+    assert default_storage.exists(prediction.saliency.name)
+
+
+def test_is_idempotent(scan, engines):
+    pipeline.classify_scan(scan.pk)
+    pipeline.classify_scan(scan.pk)
+    assert Prediction.objects.filter(scan=scan).count() == 1
+    assert engines["custom_cnn"].calls == 1
+    assert len(stored_files()) == 3  # the scan and one pair of overlays
+
+
+def test_a_concurrent_run_that_finishes_second_keeps_the_first_result(scan, engines, monkeypatch):
+    real_store = pipeline._store_results
+
+    def other_run_commits_first(scan_id, outputs, started):
+        Scan.objects.filter(pk=scan_id).update(status=Scan.Status.CLASSIFIED)
+        return real_store(scan_id, outputs, started)
+
+    monkeypatch.setattr(pipeline, "_store_results", other_run_commits_first)
+    pipeline.classify_scan(scan.pk)
+    assert not Prediction.objects.exists()
+    assert stored_files() == [scan.image.name]
+
+
+def test_a_redelivered_task_completes_a_scan_left_processing(scan, engines):
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=1)
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE
+    assert scan.attempts == 2
+
+
+def test_it_ignores_a_deleted_scan(db, engines):
+    pipeline.classify_scan(123456)
+    assert not engines
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (ImageError("The image could not be decoded."), "The image could not be decoded."),
+        (WeightsError("weights/custom_cnn.weights.h5 does not match its card"), "does not match its card"),
+        (SoftTimeLimitExceeded(), "took too long"),
+        (RuntimeError("boom"), "internal error"),
+    ],
+)
+def test_a_failure_ends_failed_with_a_readable_message(scan, monkeypatch, error, message):
+    failing_engine(monkeypatch, error)
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.FAILED
+    assert message in scan.error
+    assert not scan.predictions.exists()
+
+
+def test_a_failed_scan_is_not_retried_by_a_second_delivery(scan, monkeypatch):
+    failing_engine(monkeypatch, WeightsError("weights missing"))
+    pipeline.classify_scan(scan.pk)
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.FAILED
+    assert scan.attempts == 1
+
+
+def test_it_gives_up_after_the_attempt_cap(scan, engines, settings):
+    Scan.objects.filter(pk=scan.pk).update(
+        status=Scan.Status.PROCESSING, attempts=settings.SCAN_MAX_ATTEMPTS
+    )
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.FAILED
+    assert "gave up after 3 attempts" in scan.error
+    assert not engines
+
+
+def test_a_refusal_from_the_engine_fails_the_scan(scan, monkeypatch):
+    engine = StubEngine("custom_cnn")
+    original = engine.predict
+
+    def refusing(image_bytes):
+        result = original(image_bytes)
+        result.refusal = "This is not an axial brain MRI."
+        return result
+
+    engine.predict = refusing
+    monkeypatch.setattr(pipeline, "_engine", lambda name: engine)
+    pipeline.classify_scan(scan.pk)
+    scan.refresh_from_db()
+    assert (scan.status, scan.error) == (Scan.Status.FAILED, "This is not an axial brain MRI.")
+
+
+def test_the_pipeline_logs_no_patient_identifiers(scan, engines, caplog):
+    caplog.set_level(logging.DEBUG)
+    pipeline.classify_scan(scan.pk)
+    assert f"scan {scan.pk} classified" in caplog.text
+    assert scan.patient.medical_record_number not in caplog.text
+    assert scan.patient.display_name not in caplog.text
