@@ -4,7 +4,7 @@ https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, MIDDLEWARE, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -26,6 +26,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Static files are served by the app server itself (whitenoise), right after security.
+# https://whitenoise.readthedocs.io/en/stable/django.html
+MIDDLEWARE = [*MIDDLEWARE]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # STORAGE — media on private S3-compatible object storage when a bucket is configured,
 # so that every worker machine sees the same files.

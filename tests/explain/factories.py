@@ -33,7 +33,11 @@ def make_png(seed: int, *, extra_chunks: bytes = b"", size: int = 24) -> bytes:
     rows = b"".join(b"\x00" + rng.randbytes(size * 3) for _ in range(size))
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
     return (
-        b"\x89PNG\r\n\x1a\n" + header + extra_chunks + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + header
+        + extra_chunks
+        + png_chunk(b"IDAT", zlib.compress(rows))
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -51,7 +55,12 @@ def region_stats(
         "hot_fraction": hot_fraction,
         "centroid": {"x": x, "y": y},
         "peak": {"x": x - 0.01, "y": y - 0.02},
-        "bbox": {"x0": max(0.0, x - 0.1), "y0": max(0.0, y - 0.1), "x1": min(1.0, x + 0.1), "y1": min(1.0, y + 0.1)},
+        "bbox": {
+            "x0": max(0.0, x - 0.1),
+            "y0": max(0.0, y - 0.1),
+            "x1": min(1.0, x + 0.1),
+            "y1": min(1.0, y + 0.1),
+        },
         "quadrant": quadrant,
         "side": side or place["side"],
         "vertical": vertical or place["vertical"],

@@ -34,16 +34,27 @@ def ok(content: Any, *, model_version: str = "gemini-test-flash-001") -> Reply:
     text = content if isinstance(content, str) else json.dumps(content)
     body = {
         "candidates": [
-            {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP", "index": 0}
+            {
+                "content": {"parts": [{"text": text}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
         ],
         "modelVersion": model_version,
-        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 20, "totalTokenCount": 30},
+        "usageMetadata": {
+            "promptTokenCount": 10,
+            "candidatesTokenCount": 20,
+            "totalTokenCount": 30,
+        },
     }
     return Reply(200, json.dumps(body).encode())
 
 
 def blocked() -> Reply:
-    body = {"candidates": [{"finishReason": "SAFETY", "index": 0}], "modelVersion": "gemini-test-flash-001"}
+    body = {
+        "candidates": [{"finishReason": "SAFETY", "index": 0}],
+        "modelVersion": "gemini-test-flash-001",
+    }
     return Reply(200, json.dumps(body).encode())
 
 

@@ -119,7 +119,9 @@ def test_it_retries_when_it_cannot_connect(fake_gemini, config):
 
 def test_it_stops_retrying_when_the_time_budget_is_spent(fake_gemini, config):
     fake_gemini.reply_with(error(500, "INTERNAL"))
-    tight = dataclasses.replace(config, max_attempts=50, backoff_base_s=0.2, backoff_cap_s=0.2, budget_s=0.5)
+    tight = dataclasses.replace(
+        config, max_attempts=50, backoff_base_s=0.2, backoff_cap_s=0.2, budget_s=0.5
+    )
 
     outcome = explain(scan_facts(), tight)
 

@@ -77,7 +77,12 @@ def test_the_raw_request_contains_no_patient_identifier(fake_gemini, config):
     explain(facts_from(record), config)
 
     raw = fake_gemini.requests[0].raw.lower()
-    identifiers = [*PATIENT.values(), record["original_filename"], record["uploaded_by_note"], "testpatient"]
+    identifiers = [
+        *PATIENT.values(),
+        record["original_filename"],
+        record["uploaded_by_note"],
+        "testpatient",
+    ]
     for text in identifiers:
         assert text.lower().encode() not in raw, text
 
@@ -123,7 +128,9 @@ def test_without_a_key_it_explains_offline_without_a_request(fake_gemini, config
 
 
 def test_facts_have_no_place_for_identifiers():
-    fields = {f.name for f in dataclasses.fields(ScanFacts)} | {f.name for f in dataclasses.fields(PredictionFacts)}
+    fields = {f.name for f in dataclasses.fields(ScanFacts)} | {
+        f.name for f in dataclasses.fields(PredictionFacts)
+    }
     assert fields == {
         "scan_png", "predictions",
         "model", "display_name", "label", "probabilities", "regions", "overlay_png",
@@ -139,7 +146,10 @@ def test_facts_refuse_a_png_with_text_metadata():
 
 def test_facts_refuse_a_png_with_bytes_after_its_end():
     with pytest.raises(ValueError, match="after the end"):
-        ScanFacts(scan_png=make_png(1) + b"MRN-0042-7731", predictions=facts_from(scan_record()).predictions)
+        ScanFacts(
+            scan_png=make_png(1) + b"MRN-0042-7731",
+            predictions=facts_from(scan_record()).predictions,
+        )
 
 
 def test_facts_refuse_a_model_name_that_is_not_a_registry_id():
