@@ -34,7 +34,9 @@ def validate_content(data: Any) -> dict[str, Any]:
     for key, _title in SECTIONS:
         items = data.get(key)
         if not isinstance(items, list) or len(items) > MAX_ITEMS:
-            raise InvalidContent(f"explanation field {key} is not a list of at most {MAX_ITEMS} items")
+            raise InvalidContent(
+                f"explanation field {key} is not a list of at most {MAX_ITEMS} items"
+            )
         if not all(isinstance(item, str) and item.strip() for item in items):
             raise InvalidContent(f"explanation field {key} holds something other than text")
         if any(len(item) > MAX_ITEM_CHARS for item in items):

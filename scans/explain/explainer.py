@@ -1,4 +1,4 @@
-"""explain(): Gemini when it is configured and allowed, the offline explainer otherwise or on failure."""
+"""explain(): Gemini when configured and allowed; the offline explainer otherwise or on failure."""
 
 import logging
 import time
@@ -64,7 +64,9 @@ def explain(facts: ScanFacts, config: ExplainConfig) -> Outcome:
         # Setting up or closing the client failed (a malformed base_url, say): the scan must
         # still get its explanation, so log it in full and fall back.
         logger.exception("Could not use the Gemini client")
-        return _offline(facts, started, reason=f"unexpected error: {type(exc).__name__}", fallback=True)
+        return _offline(
+            facts, started, reason=f"unexpected error: {type(exc).__name__}", fallback=True
+        )
     return Outcome(
         provider="gemini",
         model=reply.model_version,

@@ -45,7 +45,8 @@ def build_contents(facts: ScanFacts, *, with_images: bool) -> list[types.Content
     if with_images:
         parts.append(types.Part.from_bytes(data=facts.scan_png, mime_type="image/png"))
         parts.extend(
-            types.Part.from_bytes(data=p.overlay_png, mime_type="image/png") for p in facts.predictions
+            types.Part.from_bytes(data=p.overlay_png, mime_type="image/png")
+            for p in facts.predictions
         )
     return [types.Content(role="user", parts=parts)]
 
@@ -63,9 +64,9 @@ def generate(
                 response_mime_type="application/json",
                 response_json_schema=RESPONSE_SCHEMA,
                 temperature=0.2,
-                # A reply that asks to be continued is not the short note we asked for; one
-                # attempt must stay one request.
+                # One attempt must stay one request: no continuation or tool-call round trips.
                 automatic_continuation=False,
+                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
                 # HttpOptions.timeout is in milliseconds; 0 would mean "no timeout" to the SDK.
                 http_options=types.HttpOptions(timeout=max(1, int(timeout_s * 1000))),
             ),
@@ -73,7 +74,9 @@ def generate(
     except errors.APIError as exc:
         status = f"HTTP {exc.code} {exc.status or ''}".rstrip()
         detail = f": {exc.message[:200]}" if exc.message else ""
-        raise AttemptError(f"Gemini answered {status}{detail}", retryable=exc.code in RETRYABLE_STATUS) from exc
+        raise AttemptError(
+            f"Gemini answered {status}{detail}", retryable=exc.code in RETRYABLE_STATUS
+        ) from exc
     except json.JSONDecodeError as exc:
         raise AttemptError("Gemini's reply was not JSON", retryable=False) from exc
     except Exception as exc:
@@ -84,7 +87,9 @@ def generate(
         # log and let the caller fall back like for any other failure.
         logger.exception("Unexpected error from the Gemini SDK")
         raise AttemptError(f"unexpected error: {type(exc).__name__}", retryable=False) from exc
-    return GeminiReply(content=_parse(response), model_version=response.model_version or config.model)
+    return GeminiReply(
+        content=_parse(response), model_version=response.model_version or config.model
+    )
 
 
 def _parse(response: types.GenerateContentResponse) -> dict[str, Any]:
@@ -93,14 +98,17 @@ def _parse(response: types.GenerateContentResponse) -> dict[str, Any]:
         if response.prompt_feedback and response.prompt_feedback.block_reason:
             why = f"prompt blocked: {response.prompt_feedback.block_reason}"
         else:
-            why = f"finish reason {response.candidates[0].finish_reason if response.candidates else None}"
+            finish = response.candidates[0].finish_reason if response.candidates else None
+            why = f"finish reason {finish}"
         raise AttemptError(f"Gemini returned no text ({why})", retryable=False)
     try:
         return validate_content(json.loads(text))
     except json.JSONDecodeError as exc:
         raise AttemptError("Gemini's explanation was not valid JSON", retryable=False) from exc
     except InvalidContent as exc:
-        raise AttemptError(f"Gemini's explanation had the wrong shape: {exc}", retryable=False) from exc
+        raise AttemptError(
+            f"Gemini's explanation had the wrong shape: {exc}", retryable=False
+        ) from exc
 
 
 # The SDK sends through httpx or its fork httpx2 (whichever is installed), so match their

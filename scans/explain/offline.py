@@ -81,21 +81,32 @@ def explain_offline(facts: ScanFacts) -> dict[str, Any]:
     findings.extend(CLASS_PROFILES[label][0] for label in labels)
     return {
         "summary": _summary(predictions),
-        "regions": [f"{p.display_name} (Grad-CAM): {_describe_area(p.regions)}." for p in predictions],
+        "regions": [
+            f"{p.display_name} (Grad-CAM): {_describe_area(p.regions)}." for p in predictions
+        ],
         "supporting_findings": findings,
-        "caveats": [OFFLINE_NOTICE, *(CLASS_PROFILES[label][1] for label in labels), *GENERAL_CAVEATS],
+        "caveats": [
+            OFFLINE_NOTICE,
+            *(CLASS_PROFILES[label][1] for label in labels),
+            *GENERAL_CAVEATS,
+        ],
     }
 
 
 def _summary(predictions: tuple[PredictionFacts, ...]) -> str:
     labels = {p.label for p in predictions}
     if len(labels) > 1:
-        verdicts = ", ".join(f"{p.display_name} says {CLASS_WORDS[p.label]} ({_pct(p.confidence)})" for p in predictions)
+        verdicts = ", ".join(
+            f"{p.display_name} says {CLASS_WORDS[p.label]} ({_pct(p.confidence)})"
+            for p in predictions
+        )
         opening = f"The models disagree: {verdicts}; treat the result as uncertain."
     elif len(predictions) > 1:
         names = " and ".join(p.display_name for p in predictions)
         scores = " and ".join(_pct(p.confidence) for p in predictions)
-        opening = f"{names} both classify this slice as {CLASS_WORDS[predictions[0].label]} ({scores})."
+        opening = (
+            f"{names} both classify this slice as {CLASS_WORDS[predictions[0].label]} ({scores})."
+        )
     else:
         p = predictions[0]
         runner, runner_p = p.runner_up
@@ -132,7 +143,11 @@ def _probability_finding(p: PredictionFacts) -> str:
 def _describe_area(r: RegionStats) -> str:
     if r.hot_fraction == 0:
         return "no part of the heat map reaches half its maximum, so there is no distinct hot area"
-    where = "near the centre of the image" if r.quadrant == "central" else f"in the {r.quadrant} quadrant of the image"
+    where = (
+        "near the centre of the image"
+        if r.quadrant == "central"
+        else f"in the {r.quadrant} quadrant of the image"
+    )
     side = {"left": "image left", "right": "image right", "midline": "on the midline"}[r.side]
     text = (
         f"the hot area lies {where} ({r.vertical} part, {side}), centred {_pct(r.centroid.x)} "
@@ -161,8 +176,8 @@ def _location_fit(label: str, r: RegionStats) -> tuple[str, str]:
     if label == "glioma":
         if r.side != "midline":
             return FITS, (
-                "The hot area is off the midline, within a hemisphere, where gliomas usually arise: "
-                "the location fits the predicted class."
+                "The hot area is off the midline, within a hemisphere, where gliomas usually "
+                "arise: the location fits the predicted class."
             )
         if r.vertical == "lower":
             return POORLY, (
@@ -171,7 +186,8 @@ def _location_fit(label: str, r: RegionStats) -> tuple[str, str]:
             )
         return PARTLY, (
             "The hot area is on the midline; gliomas can arise deep or cross the midline (for "
-            "example through the corpus callosum), but most lie off it, so the location fits only partly."
+            "example through the corpus callosum), but most lie off it, so the location fits "
+            "only partly."
         )
     if label == "meningioma":
         if math.hypot(r.centroid.x - 0.5, r.centroid.y - 0.5) >= 0.3:
@@ -185,8 +201,8 @@ def _location_fit(label: str, r: RegionStats) -> tuple[str, str]:
                 "meningiomas do arise, so the location is compatible but not specific."
             )
         return POORLY, (
-            "The hot area lies deep within a hemisphere, away from the dura; that is unusual for an "
-            "extra-axial meningioma, so the location fits the predicted class poorly."
+            "The hot area lies deep within a hemisphere, away from the dura; that is unusual for "
+            "an extra-axial meningioma, so the location fits the predicted class poorly."
         )
     if r.side == "midline" and r.vertical != "upper":
         return FITS, (

@@ -36,12 +36,12 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "properties": {
         "summary": {
             "type": "string",
-            "description": "Two or three sentences: the result, how confident, and the main caveat.",
+            "description": "Two or three sentences: the result, its confidence, the main caveat.",
         },
         "regions": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "One item per heat map: where the hot area lies and what structure that is.",
+            "description": "One item per heat map: where the hot area lies, which structure it is.",
         },
         "supporting_findings": {
             "type": "array",
@@ -51,7 +51,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
         "caveats": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "What a radiologist should check, and the limits of the model and heat map.",
+            "description": "What a radiologist should check; the limits of the model and heat map.",
         },
     },
     "required": ["summary", "regions", "supporting_findings", "caveats"],

@@ -39,7 +39,8 @@ def backoff_delay(retry_number: int, *, base_s: float, cap_s: float) -> float:
     The jitter (50–100 % of the delay) keeps workers that hit the same 429 from
     retrying in lockstep.
     """
-    return min(cap_s, base_s * 2 ** (retry_number - 1)) * random.uniform(0.5, 1.0)
+    jitter = random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, not cryptography
+    return min(cap_s, base_s * 2 ** (retry_number - 1)) * jitter
 
 
 def call_with_retries(
@@ -69,7 +70,9 @@ def call_with_retries(
             if not exc.retryable:
                 raise GaveUp(exc.reason, attempts=attempts) from exc
             if attempts >= max_attempts:
-                raise GaveUp(f"{exc.reason} (after {attempts} attempts)", attempts=attempts) from exc
+                raise GaveUp(
+                    f"{exc.reason} (after {attempts} attempts)", attempts=attempts
+                ) from exc
             delay = backoff_delay(attempts, base_s=backoff_base_s, cap_s=backoff_cap_s)
             if clock() + delay >= deadline:
                 raise GaveUp(
