@@ -80,6 +80,14 @@ def test_it_falls_back_offline_when_gemini_stays_unavailable(fake_gemini, config
     assert OFFLINE_NOTICE in outcome.content["caveats"]
 
 
+def test_it_retries_a_gateway_error_whose_body_is_not_json(fake_gemini, config):
+    fake_gemini.reply_with(raw(502, b"<html>Bad Gateway</html>"), ok(GOOD))
+
+    outcome = explain(scan_facts(), config)
+
+    assert (outcome.provider, outcome.attempts) == ("gemini", 2)
+
+
 def test_it_does_not_retry_a_400(fake_gemini, config):
     fake_gemini.reply_with(error(400, "INVALID_ARGUMENT"), ok(GOOD))
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from scans.explain import ExplainConfig
 from scans.explain.retry import AttemptError, GaveUp, backoff_delay, call_with_retries
 
 
@@ -35,6 +36,10 @@ def failing(retryable=True, *, takes_s=0.0, time=None, timeouts=None):
         raise AttemptError("HTTP 503", retryable=retryable)
 
     return attempt
+
+
+def test_the_default_budget_stays_under_two_minutes():
+    assert ExplainConfig().budget_s < 120
 
 
 @pytest.mark.parametrize(

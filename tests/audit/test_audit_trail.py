@@ -1,0 +1,54 @@
+import pytest
+
+from audit.models import AuditEvent
+from tests.conftest import token_client
+from tests.factories import PatientFactory, PredictionFactory
+
+
+@pytest.fixture
+def prediction(team, owner):
+    return PredictionFactory(scan__patient=PatientFactory(team=team, created_by=owner))
+
+
+def test_reading_a_scan_records_who_when_and_from_where(owner_api, owner, prediction):
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/", REMOTE_ADDR="10.1.2.3")
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.object_type, event.object_id, event.ip_address) == (
+        owner, "view", "scan", str(prediction.scan_id), "10.1.2.3"
+    )
+
+
+def test_polling_records_one_view_per_minute_not_one_per_request(owner_api, prediction):
+    for _ in range(5):
+        owner_api.get(f"/api/v1/scans/{prediction.scan_id}/")
+    assert AuditEvent.objects.count() == 1
+
+
+def test_downloading_an_image_is_recorded(owner_api, prediction):
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/image/")
+    assert AuditEvent.objects.get().action == "download"
+
+
+def test_creating_a_patient_is_recorded(owner_api, team):
+    response = owner_api.post("/api/v1/patients/", {"medical_record_number": "M1", "display_name": "X Y"})
+    event = AuditEvent.objects.get()
+    assert (event.action, event.object_type, event.object_id) == ("create", "patient", str(response.json()["id"]))
+
+
+def test_a_refused_read_is_not_recorded_as_a_view(prediction, outsider):
+    token_client(outsider).get(f"/api/v1/scans/{prediction.scan_id}/")
+    assert not AuditEvent.objects.exists()
+
+
+def test_nobody_can_change_or_delete_an_event(owner_api, prediction):
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/")
+    event = AuditEvent.objects.get()
+    event.action = "create"
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.update(action="create")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
