@@ -16,8 +16,10 @@ from .retry import AttemptError
 
 logger = logging.getLogger(__name__)
 
-# Request timeout, rate limit, server errors: worth another attempt (RELIABILITY.md 16).
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+def is_retryable_status(code: int) -> bool:
+    """Request timeout, rate limit, server errors: worth another attempt (RELIABILITY.md 16)."""
+    return code in (408, 429) or 500 <= code <= 599
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def generate(
         status = f"HTTP {exc.code} {exc.status or ''}".rstrip()
         detail = f": {exc.message[:200]}" if exc.message else ""
         raise AttemptError(
-            f"Gemini answered {status}{detail}", retryable=exc.code in RETRYABLE_STATUS
+            f"Gemini answered {status}{detail}", retryable=is_retryable_status(exc.code)
         ) from exc
     except json.JSONDecodeError as exc:
         raise AttemptError("Gemini's reply was not JSON", retryable=False) from exc
