@@ -104,8 +104,10 @@ def _summary(predictions: tuple[PredictionFacts, ...]) -> str:
     elif len(predictions) > 1:
         names = " and ".join(p.display_name for p in predictions)
         scores = " and ".join(_pct(p.confidence) for p in predictions)
+        together = "both" if len(predictions) == 2 else "all"
         opening = (
-            f"{names} both classify this slice as {CLASS_WORDS[predictions[0].label]} ({scores})."
+            f"{names} {together} classify this slice as {CLASS_WORDS[predictions[0].label]} "
+            f"({scores})."
         )
     else:
         p = predictions[0]
