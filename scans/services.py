@@ -12,6 +12,7 @@ from accounts.models import Team, User
 from scans import tasks
 from scans.images import image_clean
 from scans.ml import registry
+from scans.ml.errors import WeightsError
 from scans.models import Patient, Review, Scan
 from scans.storage import SCAN_FOLDER, image_delete, image_store
 
@@ -65,9 +66,18 @@ def models_resolve(*, choice: str | None) -> tuple[str, ...]:
     names = MODEL_CHOICES[choice]
     for name in names:
         if not registry.weights_available(name):
-            display = registry.get_spec(name).display_name
-            raise ValidationError({"model": f"{display} is not available: its weights are not installed."})
+            raise ValidationError(
+                {"model": f"{_display_name(name)} is not available: its weights are not installed."}
+            )
     return names
+
+
+def _display_name(name: str) -> str:
+    try:
+        return registry.get_spec(name).display_name
+    except WeightsError:
+        # A model without its card has no spec; its architecture still has a name.
+        return registry.ARCHITECTURE_FACTS[name].display_name
 
 
 def scan_submit(

@@ -103,3 +103,26 @@ def fake_weights(monkeypatch):
     from scans.ml import registry
 
     monkeypatch.setattr(registry, "weights_available", lambda name: name == "custom_cnn")
+
+
+def dataset_image(label: str = "glioma", index: int = 0) -> Path:
+    """A real scan from the shared dataset (never copied into the repository)."""
+    folder = DATASET_DIR / "Training" / label
+    require(folder.is_dir(), f"the shared dataset is missing at {DATASET_DIR}")
+    return sorted(folder.iterdir())[index]
+
+
+def require_weights(name: str = "custom_cnn") -> None:
+    from scans.ml import registry
+
+    require(registry.weights_available(name), f"the {name} weights are not installed in weights/")
+
+
+def require_broker() -> None:
+    from config.celery_app import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+    except Exception as error:
+        require(False, f"the broker at {app.conf.broker_url} is unreachable ({error})")
