@@ -8,7 +8,8 @@ from accounts.models import Team, User
 
 DEMO_TEAM_NAME = "Demo team"
 DEFAULT_DEMO_USERNAME = "demo"
-DEFAULT_DEMO_PASSWORD = "demo-portal-2024"
+# Printed at every start: a demo convenience, never a real account's password.
+DEFAULT_DEMO_PASSWORD = "demo-portal-2024"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,7 @@ def demo_account_ensure(*, username: str = "", password: str = "") -> DemoAccoun
     username = username or DEFAULT_DEMO_USERNAME
     password = password or DEFAULT_DEMO_PASSWORD
     team, _ = Team.objects.get_or_create(name=DEMO_TEAM_NAME)
-    user, created = User.objects.get_or_create(
-        username=username, defaults={"role": User.Role.CLINICIAN}
-    )
+    user, created = User.objects.get_or_create(username=username, defaults={"role": User.Role.CLINICIAN})
     user.set_password(password)
     user.is_active = True
     user.save()

@@ -21,9 +21,7 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PROTECT: a user who appears in the trail cannot be deleted and take their history along.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events")
     action = models.CharField(max_length=16, choices=Action.choices)
     object_type = models.CharField(max_length=32)
     object_id = models.CharField(max_length=64)

@@ -23,13 +23,16 @@ def audit_record(*, request: HttpRequest, action: str, obj: models.Model) -> Non
         object_id=str(obj.pk),
         ip_address=request.META.get("REMOTE_ADDR") or None,
     )
-    if action in READS and AuditEvent.objects.filter(
-        actor=event.actor,
-        action=action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        ip_address=event.ip_address,
-        at__gte=timezone.now() - REPEAT_WINDOW,
-    ).exists():
+    if (
+        action in READS
+        and AuditEvent.objects.filter(
+            actor=event.actor,
+            action=action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            ip_address=event.ip_address,
+            at__gte=timezone.now() - REPEAT_WINDOW,
+        ).exists()
+    ):
         return
     event.save()

@@ -35,7 +35,5 @@ class RequestSizeLimitMiddleware:
             length = 0
         if length > settings.MAX_REQUEST_BYTES:
             limit_mb = settings.MAX_REQUEST_BYTES // (1024 * 1024)
-            return JsonResponse(
-                {"detail": f"Request too large: the limit is {limit_mb} MB."}, status=413
-            )
+            return JsonResponse({"detail": f"Request too large: the limit is {limit_mb} MB."}, status=413)
         return self.get_response(request)

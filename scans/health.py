@@ -32,7 +32,7 @@ def broker_check() -> str:
 
 
 def weights_check(name: str) -> str:
-    """"ok", "not installed" (fine for an optional model) or raises WeightsError."""
+    """ "ok", "not installed" (fine for an optional model) or raises WeightsError."""
     if not registry.weights_available(name):
         return "not installed"
     path = registry.get_spec(name).weights_path
@@ -64,6 +64,4 @@ def healthz(request: HttpRequest) -> JsonResponse:
     # The default model must be able to run; the others are optional extras.
     if checks[f"weights:{registry.DEFAULT_MODEL}"] != "ok":
         healthy = False
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)

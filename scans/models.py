@@ -20,18 +20,12 @@ class Patient(models.Model):
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "medical_record_number"], name="unique_mrn_per_team"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["team", "medical_record_number"], name="unique_mrn_per_team")]
 
     def __str__(self) -> str:
         # Ids only: a patient's str() may end up in logs and error reports.
@@ -47,9 +41,7 @@ class Scan(models.Model):
         FAILED = "failed", "Failed"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="scans")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     image = models.FileField(max_length=200, help_text="Re-encoded PNG under a generated name.")
     original_filename = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, help_text="Of the bytes as uploaded.")
@@ -57,9 +49,7 @@ class Scan(models.Model):
     height = models.PositiveIntegerField()
     acquisition_date = models.DateField(null=True, blank=True)
     requested_models = models.JSONField(default=list)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -130,9 +120,7 @@ class Explanation(models.Model):
 
 class Review(models.Model):
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
-    )
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     agrees = models.BooleanField()
     corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
     notes = models.TextField(blank=True)

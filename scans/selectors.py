@@ -44,11 +44,7 @@ def scan_get(*, user: User, scan_id: int) -> Scan:
 
 def patient_scans(*, patient: Patient) -> QuerySet[Scan]:
     """A patient's scans, newest first, with what their list views show."""
-    return (
-        patient.scans.select_related("explanation")
-        .prefetch_related("predictions")
-        .order_by("-created_at", "-pk")
-    )
+    return patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
 
 
 def team_for_new_patient(*, user: User, team_id: int | None) -> Team:

@@ -66,9 +66,7 @@ def models_resolve(*, choice: str | None) -> tuple[str, ...]:
     names = MODEL_CHOICES[choice]
     for name in names:
         if not registry.weights_available(name):
-            raise ValidationError(
-                {"model": f"{_display_name(name)} is not available: its weights are not installed."}
-            )
+            raise ValidationError({"model": f"{_display_name(name)} is not available: its weights are not installed."})
     return names
 
 
@@ -128,9 +126,7 @@ def scan_submit(
     return scan
 
 
-def scan_review(
-    *, scan: Scan, reviewer: User, agrees: bool, corrected_label: str = "", notes: str = ""
-) -> Review:
+def scan_review(*, scan: Scan, reviewer: User, agrees: bool, corrected_label: str = "", notes: str = "") -> Review:
     if not reviewer.is_reviewer:
         raise ValidationError("Only staff reviewers can review scans.")
     if scan.status != Scan.Status.DONE:
@@ -139,9 +135,7 @@ def scan_review(
         raise ValidationError({"corrected_label": "Leave it empty when you agree with the result."})
     if not agrees and not corrected_label:
         raise ValidationError({"corrected_label": "Give the correct label when you disagree."})
-    review = Review(
-        scan=scan, reviewer=reviewer, agrees=agrees, corrected_label=corrected_label, notes=notes
-    )
+    review = Review(scan=scan, reviewer=reviewer, agrees=agrees, corrected_label=corrected_label, notes=notes)
     review.full_clean()
     review.save()
     return review

@@ -60,17 +60,13 @@ def outsider(other_team):
 @pytest.fixture
 def staff_reviewer(team):
     """A staff reviewer of the owner's team: sees what the team sees."""
-    return UserFactory(
-        username="reviewer", role=User.Role.REVIEWER, is_staff=True, teams=[team]
-    )
+    return UserFactory(username="reviewer", role=User.Role.REVIEWER, is_staff=True, teams=[team])
 
 
 @pytest.fixture
 def outside_superuser(other_team):
     """Staff flags without membership grant nothing: this one sees other teams as 404."""
-    return UserFactory(
-        username="superuser", is_staff=True, is_superuser=True, teams=[other_team]
-    )
+    return UserFactory(username="superuser", is_staff=True, is_superuser=True, teams=[other_team])
 
 
 @pytest.fixture

@@ -64,9 +64,7 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     model_version = "a" * 64
     label = "glioma"
     confidence = 0.7
-    probabilities = factory.LazyFunction(
-        lambda: dict(zip(CLASS_NAMES, (0.7, 0.1, 0.1, 0.1), strict=True))
-    )
+    probabilities = factory.LazyFunction(lambda: dict(zip(CLASS_NAMES, (0.7, 0.1, 0.1, 0.1), strict=True)))
     gradcam = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     saliency = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     timings = factory.LazyFunction(lambda: {"inference": 10.0, "total_ms": 50.0})
@@ -79,4 +77,3 @@ def stored_files() -> list[str]:
         if default_storage.exists(folder):
             found += [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
     return found
-

@@ -16,9 +16,7 @@ from scans import selectors
 def _png_response(name: str, download_name: str) -> FileResponse:
     if not name or not default_storage.exists(name):
         raise Http404
-    response = FileResponse(
-        default_storage.open(name, "rb"), content_type="image/png", filename=download_name
-    )
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/png", filename=download_name)
     response["Cache-Control"] = "private, max-age=300"
     return response
 

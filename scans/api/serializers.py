@@ -25,7 +25,13 @@ class PatientOutput(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = [
-            "id", "team", "medical_record_number", "display_name", "sex", "birth_year", "notes",
+            "id",
+            "team",
+            "medical_record_number",
+            "display_name",
+            "sex",
+            "birth_year",
+            "notes",
             "created_at",
         ]
 
@@ -45,15 +51,25 @@ class PredictionOutput(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = [
-            "model", "model_version", "label", "confidence", "probabilities", "gradcam_url",
-            "saliency_url", "regions", "timings",
+            "model",
+            "model_version",
+            "label",
+            "confidence",
+            "probabilities",
+            "gradcam_url",
+            "saliency_url",
+            "regions",
+            "timings",
         ]
 
     def get_gradcam_url(self, prediction: Prediction) -> str:
-        return _absolute(self.context, "api:prediction-gradcam", scan_id=prediction.scan_id, model=prediction.model_name)
+        return self._map_url(prediction, "api:prediction-gradcam")
 
     def get_saliency_url(self, prediction: Prediction) -> str:
-        return _absolute(self.context, "api:prediction-saliency", scan_id=prediction.scan_id, model=prediction.model_name)
+        return self._map_url(prediction, "api:prediction-saliency")
+
+    def _map_url(self, prediction: Prediction, name: str) -> str:
+        return _absolute(self.context, name, scan_id=prediction.scan_id, model=prediction.model_name)
 
     def get_regions(self, prediction: Prediction) -> dict:
         return {"gradcam": prediction.gradcam_stats, "saliency": prediction.saliency_stats}
@@ -73,8 +89,19 @@ class ScanOutput(serializers.ModelSerializer):
     class Meta:
         model = Scan
         fields = [
-            "id", "patient", "status", "error", "created_at", "updated_at", "acquisition_date",
-            "requested_models", "width", "height", "image_url", "predictions", "explanation",
+            "id",
+            "patient",
+            "status",
+            "error",
+            "created_at",
+            "updated_at",
+            "acquisition_date",
+            "requested_models",
+            "width",
+            "height",
+            "image_url",
+            "predictions",
+            "explanation",
         ]
 
     def get_image_url(self, scan: Scan) -> str:

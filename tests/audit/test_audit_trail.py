@@ -14,7 +14,11 @@ def test_reading_a_scan_records_who_when_and_from_where(owner_api, owner, predic
     owner_api.get(f"/api/v1/scans/{prediction.scan_id}/", REMOTE_ADDR="10.1.2.3")
     event = AuditEvent.objects.get()
     assert (event.actor, event.action, event.object_type, event.object_id, event.ip_address) == (
-        owner, "view", "scan", str(prediction.scan_id), "10.1.2.3"
+        owner,
+        "view",
+        "scan",
+        str(prediction.scan_id),
+        "10.1.2.3",
     )
 
 

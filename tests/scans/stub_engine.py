@@ -47,5 +47,3 @@ class StubEngine:
 
     def explain_maps(self, image_bytes: bytes, result: StubResult) -> StubMaps:
         return StubMaps()
-
-

@@ -25,4 +25,3 @@ def test_every_image_mode_in_the_dataset_is_accepted():
         data = (DATASET_DIR / relative).read_bytes()
         clean = image_clean(data=data, max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
         assert clean.width > 0, relative
-

@@ -1,3 +1,4 @@
+import contextlib
 import io
 
 import pytest
@@ -92,10 +93,8 @@ def test_it_rejects_more_bytes_than_the_limit():
     body=st.binary(max_size=2048),
 )
 def test_the_decoder_raises_nothing_but_a_rejection_on_any_bytes(prefix, body):
-    try:
+    with contextlib.suppress(ImageRejected):
         clean(prefix + body)
-    except ImageRejected:
-        pass
 
 
 @settings(max_examples=100, deadline=None)
@@ -104,7 +103,5 @@ def test_the_decoder_survives_damaged_real_images(cut, flip):
     good = jpeg_bytes(48, 48) if cut % 2 else png_bytes(48, 48)
     position = cut % len(good)
     damaged = good[:position] + bytes([flip]) + good[position + 1 :]
-    try:
+    with contextlib.suppress(ImageRejected):
         clean(damaged)
-    except ImageRejected:
-        pass

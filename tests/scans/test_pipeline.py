@@ -117,9 +117,7 @@ def test_a_failed_scan_is_not_retried_by_a_second_delivery(scan, monkeypatch):
 
 
 def test_it_gives_up_after_the_attempt_cap(scan, engines, settings):
-    Scan.objects.filter(pk=scan.pk).update(
-        status=Scan.Status.PROCESSING, attempts=settings.SCAN_MAX_ATTEMPTS
-    )
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=settings.SCAN_MAX_ATTEMPTS)
     pipeline.classify_scan(scan.pk)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.FAILED

@@ -37,9 +37,7 @@ def test_it_runs_the_custom_cnn_when_no_model_is_named(patient, owner):
 def test_it_refuses_xception_while_its_weights_are_absent(patient, owner, choice):
     with pytest.raises(ValidationError) as error:
         scan_submit(patient=patient, uploaded_by=owner, file=upload(png_bytes()), model=choice)
-    assert error.value.message_dict == {
-        "model": ["Xception is not available: its weights are not installed."]
-    }
+    assert error.value.message_dict == {"model": ["Xception is not available: its weights are not installed."]}
     assert not Scan.objects.exists()
 
 

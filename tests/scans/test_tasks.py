@@ -24,9 +24,7 @@ def sent(monkeypatch):
 
 
 def submit(patient, user):
-    return scan_submit(
-        patient=patient, uploaded_by=user, file=SimpleUploadedFile("a.png", png_bytes())
-    )
+    return scan_submit(patient=patient, uploaded_by=user, file=SimpleUploadedFile("a.png", png_bytes()))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,9 +8,7 @@ class Command(BaseCommand):
     help = "Create or update the demo team and clinician (DEMO_USERNAME / DEMO_PASSWORD)."
 
     def handle(self, *args, **options) -> None:
-        account = demo_account_ensure(
-            username=settings.DEMO_USERNAME, password=settings.DEMO_PASSWORD
-        )
+        account = demo_account_ensure(username=settings.DEMO_USERNAME, password=settings.DEMO_PASSWORD)
         verb = "Created" if account.created else "Updated"
         self.stdout.write(f"{verb} demo clinician in team '{account.team.name}'.")
         if settings.DEMO_PASSWORD:

@@ -84,4 +84,3 @@ def test_there_is_no_public_media_url(prediction, client, settings):
     name = prediction.scan.image.name
     for prefix in ("/media/", "/var/media/", "/"):
         assert client.get(prefix + name).status_code == 404
-

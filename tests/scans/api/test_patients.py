@@ -26,9 +26,7 @@ def test_a_member_of_several_teams_must_name_the_team(owner, team):
 
 
 def test_it_rejects_another_teams_team(owner_api, other_team):
-    response = owner_api.post(
-        URL, {"medical_record_number": "MRN-1", "display_name": "A B", "team": other_team.pk}
-    )
+    response = owner_api.post(URL, {"medical_record_number": "MRN-1", "display_name": "A B", "team": other_team.pk})
     assert response.status_code == 400
     assert response.json() == {"team": ["Unknown team, or you are not one of its members."]}
     assert not Patient.objects.exists()

@@ -31,18 +31,14 @@ def test_it_shows_status_predictions_and_urls(owner_api, prediction):
 
 def test_the_explanation_is_null_until_written(owner_api, prediction):
     assert detail(owner_api, prediction.scan_id).json()["explanation"] is None
-    Explanation.objects.create(
-        scan=prediction.scan, provider="offline", status="done", text="Hot area lower left."
-    )
+    Explanation.objects.create(scan=prediction.scan, provider="offline", status="done", text="Hot area lower left.")
     explanation = detail(owner_api, prediction.scan_id).json()["explanation"]
     assert explanation["provider"] == "offline"
     assert explanation["text"] == "Hot area lower left."
 
 
 def test_a_failed_scan_shows_its_error(owner_api, team, owner):
-    scan = ScanFactory(
-        patient=PatientFactory(team=team, created_by=owner), status="failed", error="Weights missing."
-    )
+    scan = ScanFactory(patient=PatientFactory(team=team, created_by=owner), status="failed", error="Weights missing.")
     body = detail(owner_api, scan.pk).json()
     assert (body["status"], body["error"]) == ("failed", "Weights missing.")
 
