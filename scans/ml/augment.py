@@ -1,0 +1,63 @@
+"""Training-time augmentation that imitates how the same scan arrives from other pipelines.
+
+Works on the cropped, squared uint8 head image (before resize and normalisation), so each
+change is one a real export could make: geometry, brightness, contrast, gamma, local contrast
+enhancement, blur, sharpening, JPEG re-compression, down-and-up scaling and sensor noise.
+"""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+
+def augment(square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | None = None) -> np.ndarray:
+    """A randomly altered copy of a uint8 square; `clahe` is the same square CLAHE-equalised."""
+    if clahe is not None and rng.random() < 0.2:
+        square = clahe
+    image = _geometry(Image.fromarray(square), rng)
+    if rng.random() < 0.5:
+        image = ImageEnhance.Brightness(image).enhance(rng.uniform(0.6, 1.4))
+    if rng.random() < 0.5:
+        image = ImageEnhance.Contrast(image).enhance(rng.uniform(0.4, 1.7))
+    if rng.random() < 0.3:
+        gamma = rng.uniform(0.65, 1.5)
+        image = image.point(lambda v: 255.0 * (v / 255.0) ** gamma)
+    if rng.random() < 0.25:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.6)))
+    elif rng.random() < 0.15:
+        image = ImageEnhance.Sharpness(image).enhance(rng.uniform(1.5, 3.0))
+    if rng.random() < 0.25:
+        side = image.size[0]
+        small = int(side * rng.uniform(0.4, 0.9))
+        image = image.resize((small, small), Image.BILINEAR).resize((side, side), Image.BILINEAR)
+    if rng.random() < 0.3:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=int(rng.integers(20, 90)))
+        image = Image.open(buffer)
+    out = np.asarray(image, dtype=np.uint8)
+    if rng.random() < 0.15:
+        noise = rng.normal(0.0, rng.uniform(2.0, 8.0), out.shape)
+        out = np.clip(out + noise, 0, 255).astype(np.uint8)
+    return out
+
+
+def _geometry(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    if rng.random() < 0.5:
+        image = image.transpose(Image.FLIP_LEFT_RIGHT)
+    side = image.size[0]
+    angle = np.deg2rad(rng.uniform(-12, 12))
+    scale = rng.uniform(0.88, 1.12)
+    shift_x, shift_y = rng.uniform(-0.06, 0.06, size=2) * side
+    cos, sin = np.cos(angle) / scale, np.sin(angle) / scale
+    centre = side / 2
+    # PIL maps output to input coordinates: rotate and scale about the centre, then shift.
+    matrix = (
+        cos,
+        sin,
+        centre - cos * centre - sin * centre + shift_x,
+        -sin,
+        cos,
+        centre + sin * centre - cos * centre + shift_y,
+    )
+    return image.transform(image.size, Image.AFFINE, matrix, resample=Image.BILINEAR)

@@ -1,0 +1,3 @@
+"""The one place that lists the class names, in the order of the models' outputs."""
+
+CLASS_NAMES = ("glioma", "meningioma", "notumor", "pituitary")

@@ -1,0 +1,155 @@
+"""Metrics for a classifier: accuracy, per-class P/R/F1, confusion, calibration, robustness.
+
+Pure NumPy on probability arrays, plus forward passes through any Keras backend, so the same
+report is produced after training on a GPU (JAX) and by `evaluate_model` on the CPU.
+"""
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+from scans.ml.classes import CLASS_NAMES
+from scans.ml.preprocess import model_input
+
+ECE_BINS = 15
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            error += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(error)
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            rows.append(
+                {
+                    "low": float(low),
+                    "high": float(high),
+                    "count": int(in_bin.sum()),
+                    "accuracy": float(correct[in_bin].mean()),
+                    "confidence": float(confidence[in_bin].mean()),
+                }
+            )
+    return rows
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising validation negative log-likelihood (golden-section search)."""
+
+    def nll(log_t: float) -> float:
+        probs = softmax(logits, float(np.exp(log_t)))
+        return float(-np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-12)))
+
+    low, high = np.log(0.05), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(80):
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        if nll(a) < nll(b):
+            high = b
+        else:
+            low = a
+    return float(np.exp((low + high) / 2))
+
+
+def classification_report(probs: np.ndarray, labels: np.ndarray) -> dict:
+    predicted = probs.argmax(axis=1)
+    n = len(CLASS_NAMES)
+    confusion = np.zeros((n, n), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = {}
+    for i, name in enumerate(CLASS_NAMES):
+        tp = confusion[i, i]
+        precision = tp / confusion[:, i].sum() if confusion[:, i].sum() else 0.0
+        recall = tp / confusion[i, :].sum() if confusion[i, :].sum() else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(confusion[i, :].sum()),
+        }
+    return {
+        "count": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()) if len(labels) else 0.0,
+        "macro_f1": float(np.mean([c["f1"] for c in per_class.values()])),
+        "per_class": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "ece": expected_calibration_error(probs, labels),
+    }
+
+
+def logits_of(logit_fn: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    return np.concatenate([logit_fn(inputs[i : i + batch_size]) for i in range(0, len(inputs), batch_size)])
+
+
+# Export pipelines a held-out scan may have gone through; each takes and returns a PIL image.
+def _jpeg(quality: int) -> Callable[[Image.Image], Image.Image]:
+    def apply(image: Image.Image) -> Image.Image:
+        buffer = io.BytesIO()
+        image.convert("L").save(buffer, "JPEG", quality=quality)
+        return Image.open(io.BytesIO(buffer.getvalue()))
+
+    return apply
+
+
+def _clahe(image: Image.Image) -> Image.Image:
+    from skimage.exposure import equalize_adapthist
+
+    equalised = equalize_adapthist(np.asarray(image.convert("L")), clip_limit=0.02)
+    return Image.fromarray((equalised * 255).astype(np.uint8))
+
+
+def _rescale(side: int) -> Callable[[Image.Image], Image.Image]:
+    return lambda image: image.resize((side, side), Image.BILINEAR)
+
+
+PERTURBATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "jpeg_q30": _jpeg(30),
+    "contrast_x0.5": lambda image: ImageEnhance.Contrast(image).enhance(0.5),
+    "contrast_x1.5": lambda image: ImageEnhance.Contrast(image).enhance(1.5),
+    "brightness_-30%": lambda image: ImageEnhance.Brightness(image).enhance(0.7),
+    "brightness_+30%": lambda image: ImageEnhance.Brightness(image).enhance(1.3),
+    "clahe": _clahe,
+    "blur_sigma1": lambda image: image.filter(ImageFilter.GaussianBlur(1.0)),
+    "rescale_256": _rescale(256),
+    "rescale_640": _rescale(640),
+}
+
+
+def perturbed_inputs(grays: list[np.ndarray], perturbation: str, size: int) -> np.ndarray:
+    apply = PERTURBATIONS[perturbation]
+    return np.stack(
+        [model_input(np.asarray(apply(Image.fromarray(g)).convert("L"), dtype=np.uint8), size) for g in grays]
+    )
+
+
+def robustness_report(
+    logit_fn: Callable[[np.ndarray], np.ndarray], grays: list[np.ndarray], labels: np.ndarray, size: int
+) -> dict[str, float]:
+    """Validation accuracy under each perturbation, applied to the decoded scan."""
+    return {
+        name: float((logits_of(logit_fn, perturbed_inputs(grays, name, size)).argmax(axis=1) == labels).mean())
+        for name in PERTURBATIONS
+    }

@@ -1,0 +1,137 @@
+"""Serving: load a registered model once, classify bytes, and draw its heat maps.
+
+The model is called through a compiled tf.function with a fixed input signature; Keras'
+model.predict() would add tens of milliseconds of per-call set-up to every scan.
+"""
+
+import functools
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from scans.ml import registry
+from scans.ml.architectures import ARCHITECTURES
+from scans.ml.classes import CLASS_NAMES
+from scans.ml.errors import WeightsError
+from scans.ml.overlays import overlay_png
+from scans.ml.preprocess import decode_scan, input_box, model_input
+from scans.ml.regions import region_stats, to_scan_geometry
+from scans.ml.saliency import HeatMapper
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+@dataclass
+class Prepared:
+    gray: np.ndarray
+    batch: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+@dataclass
+class Result:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    timings: dict[str, float]
+    # Filled by a later out-of-distribution check ("not an axial brain MRI", "too uncertain").
+    refusal: str | None = None
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class HeatMap:
+    raw: np.ndarray
+    overlay_png: bytes
+    stats: dict
+
+
+@dataclass
+class Maps:
+    gradcam: HeatMap
+    saliency: HeatMap
+    timings: dict[str, float]
+
+
+class Engine:
+    def __init__(self, spec: registry.ModelSpec):
+        self.name, self.spec = spec.name, spec
+        self.version = registry.verify_weights(spec.name, spec.weights_path.parent)
+        self.model = ARCHITECTURES[spec.name](spec.input_size)
+        try:
+            self.model.load_weights(str(spec.weights_path))
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"Weights file {spec.weights_path} does not fit {spec.name} ({exc}).") from None
+        logits_model = keras.Model(self.model.input, self.model.get_layer("logits").output)
+        size = spec.input_size
+        temperature = tf.constant(spec.temperature, tf.float32)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+        def calibrated_probabilities(batch):
+            return tf.nn.softmax(logits_model(batch, training=False) / temperature)
+
+        self._probabilities = calibrated_probabilities
+        self._heatmaps: HeatMapper | None = None
+        self._probabilities(tf.zeros([1, size, size, 3]))  # trace now, not on the first scan
+
+    def prepare(self, data: bytes) -> Prepared:
+        gray = decode_scan(data)
+        return Prepared(gray, model_input(gray, self.spec.input_size)[None], input_box(gray))
+
+    def predict(self, data: bytes) -> Result:
+        started = time.perf_counter()
+        prepared = self.prepare(data)
+        decoded = time.perf_counter()
+        result = self.predict_prepared(prepared)
+        result.timings = {"decode": round((decoded - started) * 1000, 2), "inference": _ms(decoded)}
+        return result
+
+    def predict_prepared(self, prepared: Prepared) -> Result:
+        probs = self._probabilities(tf.constant(prepared.batch)).numpy()[0].astype(float)
+        probabilities = {name: float(p) for name, p in zip(CLASS_NAMES, probs)}
+        label = CLASS_NAMES[int(np.argmax(probs))]
+        return Result(label, probabilities[label], probabilities, {}, prepared=prepared)
+
+    def explain_maps(self, data: bytes, result: Result) -> Maps:
+        prepared = result.prepared or self.prepare(data)
+        if self._heatmaps is None:
+            self._heatmaps = HeatMapper(self.model, self.spec.gradcam_layer)
+        class_index = CLASS_NAMES.index(result.label)
+        timings = {}
+        started = time.perf_counter()
+        gradcam = to_scan_geometry(
+            self._heatmaps.gradcam(prepared.batch, class_index), prepared.box, prepared.gray.shape
+        )
+        timings["gradcam"] = _ms(started)
+        started = time.perf_counter()
+        saliency = to_scan_geometry(
+            self._heatmaps.saliency(prepared.batch, class_index), prepared.box, prepared.gray.shape
+        )
+        timings["saliency"] = _ms(started)
+        started = time.perf_counter()
+        stats = region_stats(gradcam), region_stats(saliency)
+        timings["stats"] = _ms(started)
+        started = time.perf_counter()
+        pngs = overlay_png(prepared.gray, gradcam, "jet"), overlay_png(prepared.gray, saliency, "hot")
+        timings["overlay"] = _ms(started)
+        return Maps(HeatMap(gradcam, pngs[0], stats[0]), HeatMap(saliency, pngs[1], stats[1]), timings)
+
+    def warm_up(self) -> None:
+        """Compile the heat-map functions too, so the first scan is as fast as the rest."""
+        side = self.spec.input_size
+        blank = np.zeros((side, side), dtype=np.uint8)
+        blank[side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = 128
+        prepared = Prepared(blank, model_input(blank, side)[None], (0, 0, side, side))
+        result = self.predict_prepared(prepared)
+        self.explain_maps(b"", result)
+
+
+@functools.cache
+def get_engine(name: str) -> Engine:
+    """The process's one engine for a model: loaded, verified and compiled on first use."""
+    return Engine(registry.get_spec(name))

@@ -1,0 +1,116 @@
+"""Which models exist, where their weights live, and whether a weights file is the right one.
+
+A model's weights file sits in WEIGHTS_DIR next to its card (`<name>.card.json`), which records
+the file's sha256, the input size, the calibration temperature and how it was trained. This
+module needs no TensorFlow: the web process uses it for the health check and the model list.
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scans.ml.errors import WeightsError
+
+WEIGHTS_DIR = Path(os.environ.get("ML_WEIGHTS_DIR", Path(__file__).resolve().parents[2] / "weights"))
+
+MODEL_NAMES = ("custom_cnn", "xception")
+DEFAULT_MODEL = "custom_cnn"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    display_name: str
+    input_size: int
+    gradcam_layer: str
+
+
+ARCHITECTURE_FACTS = {
+    "custom_cnn": Architecture("Custom CNN", 224, "last_conv"),
+    "xception": Architecture("Xception", 299, "block14_sepconv2_act"),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    display_name: str
+    input_size: int
+    gradcam_layer: str
+    weights_path: Path
+    card_path: Path
+    sha256: str
+    temperature: float
+    init: str
+
+
+def card_path(name: str, weights_dir: Path | None = None) -> Path:
+    return Path(weights_dir or WEIGHTS_DIR) / f"{name}.card.json"
+
+
+def weights_path(name: str, weights_dir: Path | None = None) -> Path:
+    return Path(weights_dir or WEIGHTS_DIR) / f"{name}.weights.h5"
+
+
+def weights_available(name: str, weights_dir: Path | None = None) -> bool:
+    return weights_path(name, weights_dir).is_file() and card_path(name, weights_dir).is_file()
+
+
+def read_card(name: str, weights_dir: Path | None = None) -> dict:
+    path = card_path(name, weights_dir)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WeightsError(f"Model card {path} is missing: train the model or restore the file.") from None
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"Model card {path} is unreadable ({exc}).") from None
+
+
+def get_spec(name: str, weights_dir: Path | None = None) -> ModelSpec:
+    """The spec of a registered model; KeyError for an unknown name, WeightsError for a bad card."""
+    if name not in ARCHITECTURE_FACTS:
+        raise KeyError(f"Unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
+    facts = ARCHITECTURE_FACTS[name]
+    card = read_card(name, weights_dir)
+    init = card.get("init", "scratch")
+    display_name = facts.display_name + (" (ImageNet transfer)" if init == "imagenet" else "")
+    try:
+        return ModelSpec(
+            name=name,
+            display_name=display_name,
+            input_size=int(card["input_size"]),
+            gradcam_layer=facts.gradcam_layer,
+            weights_path=weights_path(name, weights_dir),
+            card_path=card_path(name, weights_dir),
+            sha256=str(card["sha256"]),
+            temperature=float(card.get("temperature", 1.0)),
+            init=init,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"Model card {card_path(name, weights_dir)} lacks a valid {exc} field.") from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_weights(name: str, weights_dir: Path | None = None) -> str:
+    """The weights file's sha256, after checking it against the card; WeightsError otherwise."""
+    spec = get_spec(name, weights_dir)
+    try:
+        actual = file_sha256(spec.weights_path)
+    except FileNotFoundError:
+        raise WeightsError(f"Weights file {spec.weights_path} is missing: train the model or restore the file.") from None
+    except OSError as exc:
+        raise WeightsError(f"Weights file {spec.weights_path} is unreadable ({exc.strerror}).") from None
+    if actual != spec.sha256:
+        raise WeightsError(
+            f"Weights file {spec.weights_path} does not match its card (sha256 {actual[:12]}…, "
+            f"expected {spec.sha256[:12]}…): restore the committed file."
+        )
+    return actual
