@@ -13,3 +13,6 @@ urlpatterns = [
     path("api/v1/", include("scans.api.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

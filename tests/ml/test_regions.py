@@ -1,0 +1,68 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scans.ml.overlays import MAX_OVERLAY_SIDE, overlay_png
+from scans.ml.regions import guided_saliency_map, region_stats, to_scan_geometry
+
+
+def blob(centre_x: float, centre_y: float, side: int = 200, radius: float = 0.1) -> np.ndarray:
+    y, x = np.mgrid[:side, :side] / side
+    return np.exp(-((x - centre_x) ** 2 + (y - centre_y) ** 2) / (2 * radius**2)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "centre, quadrant, side",
+    [((0.25, 0.25), "upper-left", "left"), ((0.8, 0.75), "lower-right", "right"), ((0.5, 0.5), "central", "midline")],
+)
+def test_region_stats_place_a_known_blob(centre, quadrant, side):
+    stats = region_stats(blob(*centre))
+    assert stats["quadrant"] == quadrant and stats["side"] == side
+    assert stats["centroid"]["x"] == pytest.approx(centre[0], abs=0.02)
+    assert stats["centroid"]["y"] == pytest.approx(centre[1], abs=0.02)
+    # exp(-r²/2σ²) ≥ 0.5 inside r = σ·√(2 ln 2): a disc of that radius.
+    expected_area = np.pi * (0.1 * np.sqrt(2 * np.log(2))) ** 2
+    assert stats["hot_fraction"] == pytest.approx(expected_area, rel=0.1)
+    assert stats["bbox"]["x0"] < centre[0] < stats["bbox"]["x1"]
+
+
+def test_region_stats_of_an_empty_map_say_nothing_is_hot():
+    stats = region_stats(np.zeros((50, 50), dtype=np.float32))
+    assert stats["hot_fraction"] == 0.0
+
+
+def test_guided_saliency_keeps_the_top_quarter_inside_the_circle():
+    rng = np.random.default_rng(1)
+    saliency = guided_saliency_map(rng.normal(size=(224, 224, 3)))
+    assert saliency.max() == pytest.approx(1.0) and saliency.min() == 0.0
+    assert (saliency > 0).mean() <= 0.25 + 1e-3
+    assert saliency[0, 0] == 0.0 and saliency[-1, -1] == 0.0
+
+
+def test_a_map_on_the_padded_square_lands_on_the_original_image():
+    square = np.zeros((224, 224), dtype=np.float32)
+    square[:, :112] = 1.0  # left half hot
+    # The square extends 50 px past the top and bottom of a 300×400 (h×w) image.
+    placed = to_scan_geometry(square, (-50, 0, 350, 400), (300, 400))
+    assert placed.shape == (300, 400)
+    assert placed[:, :190].mean() > 0.95 and placed[:, 210:].mean() < 0.05
+
+
+@pytest.mark.parametrize("shape, expected", [((300, 500), (500, 300)), ((3000, 1500), (512, 1024))])
+def test_overlay_is_an_rgb_png_of_the_scan_size_capped_for_huge_scans(shape, expected):
+    gray = np.full(shape, 100, dtype=np.uint8)
+    png = overlay_png(gray, np.ones(shape, dtype=np.float32) * 0.8, "jet")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.mode == "RGB" and image.size == expected
+    assert max(image.size) <= MAX_OVERLAY_SIDE
+
+
+def test_overlay_leaves_the_scan_untouched_where_the_map_is_cold():
+    gray = np.full((64, 64), 100, dtype=np.uint8)
+    heat = np.zeros((64, 64), dtype=np.float32)
+    heat[:32] = 1.0
+    pixels = np.asarray(Image.open(io.BytesIO(overlay_png(gray, heat, "hot"))))
+    assert (pixels[40:] == 100).all()
+    assert not (pixels[:32] == 100).all()
