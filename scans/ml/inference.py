@@ -91,8 +91,12 @@ class Engine:
         result.timings = {"decode": round((decoded - started) * 1000, 2), "inference": _ms(decoded)}
         return result
 
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for a batch of model inputs (N, size, size, 3)."""
+        return self._probabilities(tf.constant(batch, tf.float32)).numpy()
+
     def predict_prepared(self, prepared: Prepared) -> Result:
-        probs = self._probabilities(tf.constant(prepared.batch)).numpy()[0].astype(float)
+        probs = self.probabilities(prepared.batch)[0].astype(float)
         probabilities = {name: float(p) for name, p in zip(CLASS_NAMES, probs)}
         label = CLASS_NAMES[int(np.argmax(probs))]
         return Result(label, probabilities[label], probabilities, {}, prepared=prepared)

@@ -31,13 +31,16 @@ def decode_scan(data: bytes) -> np.ndarray:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-        except (OSError, ValueError, Image.DecompressionBombError):
+        except Image.DecompressionBombError:
+            raise ImageError(f"The image is too large (the limit is {MAX_PIXELS // 1_000_000} megapixels).") from None
+        except (OSError, ValueError):
             raise ImageError("Not a readable image: upload a PNG or JPEG scan.") from None
         _check_header(image)
         try:
             image.load()
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ImageError(f"The image is truncated or corrupt ({_first_line(exc)}).") from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ImageError(f"The image is truncated or corrupt ({reason}).") from None
         return _to_gray(image)
 
 
@@ -73,15 +76,25 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def background_level(gray: np.ndarray) -> float:
+    """The intensity of the empty frame around the head (black in most exports, grey in some)."""
+    border = max(1, min(gray.shape) // 32)
+    frame = np.concatenate(
+        [gray[:border].ravel(), gray[-border:].ravel(), gray[:, :border].ravel(), gray[:, -border:].ravel()]
+    )
+    return float(np.median(frame))
+
+
 def head_box(gray: np.ndarray) -> tuple[int, int, int, int]:
     """The bounding box (top, left, bottom, right) of the head, with a small margin.
 
-    Background in these exports is near black; the threshold is relative to the image's own
-    bright end so that dim or contrast-stretched exports crop the same way.
+    The threshold sits between the background's own level and the image's bright end, so dim,
+    contrast-reduced or grey-backed exports crop the same way as the originals.
     """
     small = gray[::4, ::4] if min(gray.shape) >= 128 else gray
     step = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
-    threshold = max(12.0, 0.12 * float(np.percentile(small, 99)))
+    background = background_level(small)
+    threshold = background + max(8.0, 0.12 * (float(np.percentile(small, 99)) - background))
     rows = np.flatnonzero((small > threshold).mean(axis=1) > 0.02)
     cols = np.flatnonzero((small > threshold).mean(axis=0) > 0.02)
     height, width = gray.shape
@@ -114,7 +127,8 @@ def resize(gray: np.ndarray, size: int) -> np.ndarray:
 def normalize(gray: np.ndarray) -> np.ndarray:
     """Stretch intensities between robust percentiles of the non-background pixels to [0, 1]."""
     values = gray.astype(np.float32)
-    foreground = values[values > 8]
+    background = background_level(gray)
+    foreground = values[values > background + 8]
     if foreground.size < 64:
         foreground = values.ravel()
     low, high = np.percentile(foreground, [LOW_PERCENTILE, HIGH_PERCENTILE])

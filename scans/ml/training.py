@@ -5,7 +5,6 @@ CNN on the CPU under TensorFlow and Xception on a GPU under JAX.
 """
 
 import hashlib
-import json
 import math
 import os
 import platform
@@ -204,7 +203,3 @@ def train(data_dir: Path, out_path: Path, recipe: Recipe, log: Callable[[str], N
         "robustness": robustness,
         "validation_files": [str(samples[i].path.relative_to(Path(data_dir))) for i in val_idx],
     }
-
-
-def write_card(card: dict, card_path: Path) -> None:
-    Path(card_path).write_text(json.dumps(card, indent=2) + "\n")
