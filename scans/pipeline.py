@@ -104,6 +104,19 @@ def weights_report() -> None:
             logger.error("model %s: %s", name, error)
 
 
+def engines_preload() -> None:
+    """Loads every installed model when a worker process starts, so that the first scan it
+    receives is as fast as the rest. A bad weights file is logged here and fails scans later
+    with the same readable reason."""
+    for name in registry.MODEL_NAMES:
+        if not registry.weights_available(name):
+            continue
+        try:
+            _engine(name)
+        except WeightsError as error:
+            logger.error("model %s: %s", name, error)
+
+
 def _claim(scan_id: int) -> Scan | None:
     with transaction.atomic():
         scan = Scan.objects.select_for_update().filter(pk=scan_id).first()

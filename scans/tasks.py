@@ -3,7 +3,7 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 from kombu.exceptions import OperationalError
 
 from scans import pipeline
@@ -39,3 +39,8 @@ def enqueue_classification(scan_id: int) -> None:
 @worker_init.connect
 def report_weights_on_worker_start(**kwargs) -> None:
     pipeline.weights_report()
+
+
+@worker_process_init.connect
+def load_models_in_each_worker_process(**kwargs) -> None:
+    pipeline.engines_preload()

@@ -192,6 +192,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker process loads TensorFlow and the models when it starts (scans.tasks), which
+# takes far longer than the 4 s Celery waits for a new process by default.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"scans.tasks.classify_scan": {"queue": "ml"}}
 CELERY_TASK_SERIALIZER = "json"

@@ -147,3 +147,17 @@ def test_the_pipeline_logs_no_patient_identifiers(scan, engines, caplog):
     assert f"scan {scan.pk} classified" in caplog.text
     assert scan.patient.medical_record_number not in caplog.text
     assert scan.patient.display_name not in caplog.text
+
+
+def test_preloading_loads_each_installed_model_once(engines, fake_weights):
+    pipeline.engines_preload()
+    assert list(engines) == ["custom_cnn"]
+
+
+def test_preloading_logs_a_bad_weights_file_instead_of_crashing(monkeypatch, fake_weights, caplog):
+    def bad(name):
+        raise WeightsError("weights/custom_cnn.weights.h5 does not match its card")
+
+    monkeypatch.setattr(pipeline, "_engine", bad)
+    pipeline.engines_preload()
+    assert "does not match its card" in caplog.text
