@@ -1,10 +1,11 @@
 """Settings for the test suite: fast hashing, media and broker folders in temporary dirs."""
 
+import os
 import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL, env
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL, DATABASES, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-insecure-key")
 DEBUG = False
@@ -12,10 +13,14 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests never touch the developer's var/: conftest also points MEDIA_ROOT at each test's tmp_path.
-_TMP = Path(tempfile.mkdtemp(prefix="mri-portal-test-"))
-MEDIA_ROOT = _TMP / "media"
+# A worker started by a test in another process is handed TEST_TMP_DIR to share this folder.
+TEST_TMP_DIR = Path(os.environ.get("TEST_TMP_DIR") or tempfile.mkdtemp(prefix="mri-portal-test-"))
+MEDIA_ROOT = TEST_TMP_DIR / "media"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not Django's default in-memory database, so that a worker process can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_TMP_DIR / "test.sqlite3")}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    BROKER_DIR = _TMP / "broker"
+    BROKER_DIR = TEST_TMP_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": str(BROKER_DIR / "queue"),
