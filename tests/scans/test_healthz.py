@@ -55,7 +55,8 @@ def test_missing_default_weights_make_it_unhealthy(client, db, weights):
 def test_an_unreachable_broker_makes_it_unhealthy(client, db, weights, monkeypatch):
     # Celery lets CELERY_BROKER_URL in the environment override the app's own setting.
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    unreachable = Celery(broker="redis://127.0.0.1:1/0")
+    # Not set as current: shared tasks in later tests would be sent through it.
+    unreachable = Celery(broker="redis://127.0.0.1:1/0", set_as_current=False)
     unreachable.conf.broker_transport_options = {"socket_connect_timeout": 1}
     monkeypatch.setattr(health, "celery_app", unreachable)
     response = client.get("/healthz")
