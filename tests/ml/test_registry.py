@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from scans.ml import registry
+from scans.ml.errors import WeightsError
+
+
+@pytest.fixture
+def weights_dir(tmp_path):
+    weights = tmp_path / "custom_cnn.weights.h5"
+    weights.write_bytes(b"pretend weights")
+    card = {"sha256": registry.file_sha256(weights), "input_size": 224, "temperature": 1.3, "init": "scratch"}
+    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
+    return tmp_path
+
+
+def test_it_verifies_a_file_that_matches_its_card(weights_dir):
+    assert registry.verify_weights("custom_cnn", weights_dir) == registry.file_sha256(
+        weights_dir / "custom_cnn.weights.h5"
+    )
+    spec = registry.get_spec("custom_cnn", weights_dir)
+    assert spec.temperature == 1.3 and spec.input_size == 224 and spec.display_name == "Custom CNN"
+
+
+def test_a_missing_weights_file_is_an_error_naming_the_file(weights_dir):
+    (weights_dir / "custom_cnn.weights.h5").unlink()
+    with pytest.raises(WeightsError, match=r"custom_cnn\.weights\.h5 is missing"):
+        registry.verify_weights("custom_cnn", weights_dir)
+
+
+def test_a_corrupted_weights_file_is_an_error_naming_the_file(weights_dir):
+    (weights_dir / "custom_cnn.weights.h5").write_bytes(b"pretend weights, one byte changed!")
+    with pytest.raises(WeightsError, match=r"custom_cnn\.weights\.h5 does not match its card"):
+        registry.verify_weights("custom_cnn", weights_dir)
+
+
+def test_a_missing_card_is_an_error_naming_the_card(tmp_path):
+    with pytest.raises(WeightsError, match=r"custom_cnn\.card\.json is missing"):
+        registry.verify_weights("custom_cnn", tmp_path)
+    assert not registry.weights_available("custom_cnn", tmp_path)
+
+
+def test_a_card_without_its_checksum_is_an_error(weights_dir):
+    (weights_dir / "custom_cnn.card.json").write_text(json.dumps({"input_size": 224}))
+    with pytest.raises(WeightsError, match="sha256"):
+        registry.get_spec("custom_cnn", weights_dir)
+
+
+def test_an_unknown_model_name_lists_the_known_ones():
+    with pytest.raises(KeyError, match="custom_cnn, xception"):
+        registry.get_spec("resnet")
+
+
+def test_an_imagenet_initialised_model_says_so_in_its_name(weights_dir):
+    card_path = weights_dir / "custom_cnn.card.json"
+    card = json.loads(card_path.read_text())
+    card_path.write_text(json.dumps(card | {"init": "imagenet"}))
+    assert "ImageNet" in registry.get_spec("custom_cnn", weights_dir).display_name
+
+
+def test_the_registry_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, scans.ml.registry, scans.ml.classes, scans.ml.errors; print('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

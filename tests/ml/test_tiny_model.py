@@ -1,0 +1,107 @@
+"""The whole engine on a tiny model trained by the tests on synthetic scans: the training
+command, its card, loading with sha256 checks, prediction, heat maps and the sanity test."""
+
+import io
+import json
+
+import keras
+import numpy as np
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from scans.ml import registry
+from scans.ml.architectures import ARCHITECTURES
+from scans.ml.classes import CLASS_NAMES
+from scans.ml.errors import WeightsError
+from scans.ml.inference import Engine
+from tests.ml.images import encode, head
+
+pytestmark = pytest.mark.slow
+
+BLOBS = {"glioma": (0.35, 0.4), "meningioma": (0.75, 0.2), "notumor": None, "pituitary": (0.5, 0.7)}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    for label, blob in BLOBS.items():
+        (data / label).mkdir()
+        for i in range(8):
+            (data / label / f"{i}.png").write_bytes(encode(head(96, 96, blob, seed=i * 7 + len(label))))
+    weights_dir = tmp_path_factory.mktemp("weights")
+    out = io.StringIO()
+    call_command(
+        "train_model", "--model", "custom_cnn", "--data", str(data), "--out",
+        str(weights_dir / "custom_cnn.weights.h5"), "--epochs", "1", "--resolution", "64",
+        "--validation-fraction", "0.25", stdout=out,
+    )
+    return weights_dir, out.getvalue()
+
+
+def test_training_writes_weights_and_a_card_that_matches_them(trained):
+    weights_dir, output = trained
+    card = json.loads((weights_dir / "custom_cnn.card.json").read_text())
+    assert card["sha256"] == registry.file_sha256(weights_dir / "custom_cnn.weights.h5")
+    assert card["input_size"] == 64 and card["temperature"] > 0
+    assert card["data"]["validation"] == 8 and card["data"]["train"] == 24
+    assert set(card["robustness"]) >= {"jpeg_q30", "clahe", "rescale_640"}
+    assert {"gradcam", "guided_backprop"} <= set(card["sanity"])
+    assert "Model card: custom_cnn" in (weights_dir / "custom_cnn.card.md").read_text()
+    assert "validation accuracy" in output
+
+
+def test_the_engine_predicts_calibrated_probabilities_and_draws_both_maps(trained):
+    engine = Engine(registry.get_spec("custom_cnn", trained[0]))
+    scan = encode(head(300, 240, (0.3, 0.4)), "JPEG")
+    result = engine.predict(scan)
+    assert result.label in CLASS_NAMES and set(result.probabilities) == set(CLASS_NAMES)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert result.confidence == max(result.probabilities.values())
+    assert set(result.timings) == {"decode", "inference"} and result.refusal is None
+
+    maps = engine.explain_maps(scan, result)
+    for heatmap in (maps.gradcam, maps.saliency):
+        assert heatmap.raw.shape == (240, 300) and 0.0 <= heatmap.raw.min() and heatmap.raw.max() <= 1.0
+        assert Image.open(io.BytesIO(heatmap.overlay_png)).size == (300, 240)
+        json.dumps(heatmap.stats)
+    assert set(maps.timings) >= {"gradcam", "saliency", "overlay"}
+
+
+def test_grad_cam_depends_on_the_weights(trained):
+    engine = Engine(registry.get_spec("custom_cnn", trained[0]))
+    scan = encode(head(128, 128, (0.3, 0.4)))
+    result = engine.predict(scan)
+    before = engine.explain_maps(scan, result).gradcam.raw
+    keras.utils.set_random_seed(3)
+    engine.model.set_weights(ARCHITECTURES["custom_cnn"](64).get_weights())
+    engine._heatmaps = None
+    after = engine.explain_maps(scan, result).gradcam.raw
+    assert np.abs(before - after).mean() > 0.01
+
+
+def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
+    for name in ("custom_cnn.weights.h5", "custom_cnn.card.json"):
+        (tmp_path / name).write_bytes((trained[0] / name).read_bytes())
+    (tmp_path / "custom_cnn.weights.h5").write_bytes(b"\x89HDF" + b"\0" * 100)
+    with pytest.raises(WeightsError, match="does not match its card"):
+        Engine(registry.get_spec("custom_cnn", tmp_path))
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--out", "x.h5"], "must end in .weights.h5"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--init", "imagenet"], "needs --imagenet-weights"),
+        (["--data", "/nonexistent"], "is not a folder"),
+    ],
+)
+def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, message):
+    from django.core.management.base import CommandError
+
+    base = {"--model": "custom_cnn", "--data": str(tmp_path), "--out": str(tmp_path / "m.weights.h5")}
+    for flag, value in zip(arguments[::2], arguments[1::2]):
+        base[flag] = value
+    with pytest.raises(CommandError, match=message):
+        call_command("train_model", *[item for pair in base.items() for item in pair])
