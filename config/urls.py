@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("scans.api.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("", include("scans.urls")),
 ]
 
 handler404 = "config.errors.not_found"

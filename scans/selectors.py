@@ -1,11 +1,18 @@
 """Reads. `patients_visible_to` is the one place that decides who may see what."""
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Team, User
-from scans.models import Patient, Prediction, Scan
+from scans.ml import registry
+from scans.ml.errors import WeightsError
+from scans.models import Patient, Prediction, Review, Scan
+from scans.services import MODEL_CHOICES, models_resolve
 
 
 def teams_of(user: User) -> QuerySet[Team]:
@@ -59,3 +66,156 @@ def team_for_new_patient(*, user: User, team_id: int | None) -> Team:
     if len(only) != 1:
         raise ValidationError({"team": "Say which team: you are in several teams, or in none."})
     return only[0]
+
+
+# Pages ----------------------------------------------------------------------------------
+
+PENDING = (Scan.Status.QUEUED, Scan.Status.PROCESSING, Scan.Status.CLASSIFIED)
+SCAN_SORTS = {
+    "newest": ("-created_at", "-pk"),
+    "oldest": ("created_at", "pk"),
+    "patient": ("patient__display_name", "-created_at", "-pk"),
+    "status": ("status", "-created_at", "-pk"),
+    "acquired": ("-acquisition_date", "-created_at", "-pk"),
+}
+
+
+def _with_list_data(scans: QuerySet[Scan]) -> QuerySet[Scan]:
+    """What every list of scans shows: patient, predictions and whether anyone reviewed it,
+    in a constant number of queries whatever the number of scans."""
+    return (
+        scans.select_related("patient")
+        .prefetch_related(Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")))
+        .annotate(is_reviewed=Exists(Review.objects.filter(scan=OuterRef("pk"))))
+    )
+
+
+def patients_search(*, user: User, query: str = "") -> QuerySet[Patient]:
+    """Visible patients matching an MRN or name fragment, with their scan count and last scan."""
+    patients = patients_visible_to(user)
+    if query:
+        patients = patients.filter(Q(medical_record_number__icontains=query) | Q(display_name__icontains=query))
+    return patients.annotate(scan_count=Count("scans"), last_scan_at=Max("scans__created_at")).order_by(
+        "display_name", "pk"
+    )
+
+
+def patient_timeline(*, patient: Patient) -> QuerySet[Scan]:
+    """A patient's scans, newest first, with predictions and review state."""
+    return _with_list_data(patient.scans.all()).order_by("-created_at", "-pk")
+
+
+def patient_chart_points(*, patient: Patient) -> list[dict]:
+    """One point per prediction, oldest first: when, which model, which class, how sure."""
+    rows = (
+        Prediction.objects.filter(scan__patient=patient)
+        .order_by("scan__created_at", "scan_id", "model_name")
+        .values("scan_id", "scan__created_at", "scan__acquisition_date", "model_name", "label", "confidence")
+    )
+    return [
+        {
+            "scan": row["scan_id"],
+            "date": (row["scan__acquisition_date"] or row["scan__created_at"].date()).isoformat(),
+            "model": row["model_name"],
+            "label": row["label"],
+            "confidence": round(row["confidence"], 4),
+        }
+        for row in rows
+    ]
+
+
+def scans_search(
+    *,
+    user: User,
+    patient_id: int | None = None,
+    label: str = "",
+    model: str = "",
+    status: str = "",
+    reviewed: bool | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: str = "newest",
+) -> QuerySet[Scan]:
+    """The scan history page: visible scans narrowed by every filter given."""
+    scans = scans_visible_to(user)
+    if patient_id is not None:
+        scans = scans.filter(patient_id=patient_id)
+    if status:
+        scans = scans.filter(status=status)
+    if label or model:
+        matching = Prediction.objects.filter(scan=OuterRef("pk"))
+        if label:
+            matching = matching.filter(label=label)
+        if model:
+            matching = matching.filter(model_name=model)
+        scans = scans.filter(Exists(matching))
+    if date_from:
+        scans = scans.filter(created_at__date__gte=date_from)
+    if date_to:
+        scans = scans.filter(created_at__date__lte=date_to)
+    scans = _with_list_data(scans)
+    if reviewed is not None:
+        scans = scans.filter(is_reviewed=reviewed)
+    return scans.order_by(*SCAN_SORTS.get(sort, SCAN_SORTS["newest"]))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    recent: list[Scan]
+    by_status: dict[str, int]
+    by_label: dict[str, int]
+    awaiting_review: list[Scan]
+    awaiting_review_count: int
+    failed: list[Scan]
+
+
+def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
+    scans = scans_visible_to(user)
+    by_status = dict(scans.order_by().values_list("status").annotate(n=Count("pk")))
+    by_label = dict(Prediction.objects.filter(scan__in=scans).order_by().values_list("label").annotate(n=Count("pk")))
+    unreviewed = _with_list_data(scans.filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
+    return Dashboard(
+        recent=list(_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
+        by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
+        by_label=by_label,
+        awaiting_review=list(unreviewed.order_by("created_at", "pk")[:recent]),
+        awaiting_review_count=unreviewed.count(),
+        failed=list(
+            scans.filter(status=Scan.Status.FAILED).select_related("patient").order_by("-finished_at")[:recent]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    value: str
+    label: str
+    available: bool
+    reason: str
+
+
+def model_options() -> list[ModelOption]:
+    """The model choices of the upload page, each with why it cannot run when it cannot.
+
+    The rule and its wording are the API's (services.models_resolve), so both agree.
+    """
+    options = []
+    for value in MODEL_CHOICES:
+        label = " + ".join(registry.ARCHITECTURE_FACTS[name].display_name for name in MODEL_CHOICES[value])
+        try:
+            models_resolve(choice=value)
+            options.append(ModelOption(value, label, True, ""))
+        except ValidationError as error:
+            options.append(ModelOption(value, label, False, " ".join(error.messages)))
+    return options
+
+
+def model_card(*, name: str) -> dict | None:
+    """The model's card as written by training, or None when the model is not installed;
+    an unknown name is a 404. Read from JSON: the web process never loads TensorFlow."""
+    if name not in registry.MODEL_NAMES:
+        raise Http404
+    try:
+        return registry.read_card(name)
+    except WeightsError:
+        return None

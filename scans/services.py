@@ -13,7 +13,7 @@ from scans import tasks
 from scans.images import image_clean
 from scans.ml import registry
 from scans.ml.errors import WeightsError
-from scans.models import Patient, Review, Scan
+from scans.models import Explanation, Patient, Review, Scan
 from scans.storage import SCAN_FOLDER, image_delete, image_store
 
 logger = logging.getLogger(__name__)
@@ -139,3 +139,58 @@ def scan_review(*, scan: Scan, reviewer: User, agrees: bool, corrected_label: st
     review.full_clean()
     review.save()
     return review
+
+
+def patient_update(
+    *,
+    patient: Patient,
+    medical_record_number: str,
+    display_name: str,
+    sex: str = "",
+    birth_year: int | None = None,
+    notes: str = "",
+) -> Patient:
+    """Changes a patient's details; the team never changes (it decides who may see them)."""
+    patient.medical_record_number = medical_record_number.strip()
+    patient.display_name = display_name.strip()
+    patient.sex = sex
+    patient.birth_year = birth_year
+    patient.notes = notes
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"medical_record_number": "A patient with this record number already exists in this team."}
+        ) from None
+    return patient
+
+
+def scan_rerun(*, scan: Scan) -> Scan:
+    """Throws away a finished scan's results and queues its classification again.
+
+    The old overlays are deleted only after the commit, so a rolled-back re-run loses nothing.
+    """
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().get(pk=scan.pk)
+        if scan.status not in (Scan.Status.DONE, Scan.Status.FAILED):
+            raise ValidationError("Only a finished or failed scan can be re-run.")
+        old_files = [name for p in scan.predictions.all() for name in (p.gradcam.name, p.saliency.name)]
+        scan.predictions.all().delete()
+        Explanation.objects.filter(scan=scan).delete()
+        scan.status = Scan.Status.QUEUED
+        scan.error = ""
+        scan.attempts = 0
+        scan.started_at = None
+        scan.finished_at = None
+        scan.save(update_fields=["status", "error", "attempts", "started_at", "finished_at", "updated_at"])
+        transaction.on_commit(lambda: _images_delete(old_files))
+        transaction.on_commit(lambda: tasks.enqueue_classification(scan.pk))
+    logger.info("scan %s re-queued", scan.pk)
+    return scan
+
+
+def _images_delete(names: list[str]) -> None:
+    for name in names:
+        image_delete(name=name)

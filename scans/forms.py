@@ -1,0 +1,136 @@
+"""Forms of the portal pages. They parse and validate input; services do the writing."""
+
+from django import forms
+
+from accounts.models import Team
+from scans.ml import registry
+from scans.ml.classes import CLASS_NAMES
+from scans.models import Patient, Scan
+from scans.templatetags.portal import label_display
+
+
+def _label_choices(blank: str) -> list[tuple[str, str]]:
+    return [("", blank), *((name, label_display(name)) for name in CLASS_NAMES)]
+
+
+class PatientForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    medical_record_number = forms.CharField(label="Medical record number (MRN)", max_length=64)
+    display_name = forms.CharField(label="Name", max_length=200)
+    sex = forms.ChoiceField(choices=[("", "Not recorded"), *Patient.Sex.choices], required=False)
+    birth_year = forms.IntegerField(min_value=1900, max_value=2100, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, teams=None, **kwargs):
+        """`teams`: the teams a new patient may go into; None when editing (the team is fixed)."""
+        super().__init__(*args, **kwargs)
+        if teams is None or len(teams) < 2:
+            del self.fields["team"]
+            self.only_team = teams[0] if teams else None
+        else:
+            self.fields["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
+            self.fields["team"].required = True
+            self.only_team = None
+
+    def details(self) -> dict:
+        """The cleaned fields a patient service takes."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "team"}
+
+    def chosen_team(self) -> Team | None:
+        return self.cleaned_data.get("team") or self.only_team
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class UploadForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none())
+    model = forms.ChoiceField(widget=forms.RadioSelect, initial=registry.DEFAULT_MODEL)
+    acquisition_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="When the scan was taken, if known."
+    )
+    images = forms.FileField(
+        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg", "multiple": True}),
+        required=False,
+        help_text="PNG or JPEG brain MRI slices, up to 20 MB each.",
+    )
+
+    def __init__(self, *args, patients, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients
+        self.fields["patient"].label_from_instance = lambda p: f"{p.display_name} ({p.medical_record_number})"
+        self.options = options
+        self.fields["model"].choices = [(o.value, o.label) for o in options]
+
+    def clean_model(self) -> str:
+        value = self.cleaned_data["model"]
+        option = next(o for o in self.options if o.value == value)
+        if not option.available:
+            raise forms.ValidationError(option.reason)
+        return value
+
+
+class ScanFilterForm(forms.Form):
+    """The scan history's filters; they live in the URL's query string."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False, empty_label="All patients")
+    label = forms.ChoiceField(choices=_label_choices("Any label"), required=False)
+    model = forms.ChoiceField(
+        choices=[
+            ("", "Any model"),
+            *((name, registry.ARCHITECTURE_FACTS[name].display_name) for name in registry.MODEL_NAMES),
+        ],
+        required=False,
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *Scan.Status.choices], required=False)
+    reviewed = forms.ChoiceField(
+        choices=[("", "Reviewed or not"), ("yes", "Reviewed"), ("no", "Not reviewed")], required=False
+    )
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(
+        choices=[
+            ("newest", "Newest first"),
+            ("oldest", "Oldest first"),
+            ("patient", "Patient name"),
+            ("status", "Status"),
+            ("acquired", "Acquisition date"),
+        ],
+        required=False,
+    )
+
+    def __init__(self, *args, patients, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients
+        self.fields["patient"].label_from_instance = lambda p: f"{p.display_name} ({p.medical_record_number})"
+
+    def search_arguments(self) -> dict:
+        """Keyword arguments for selectors.scans_search; invalid filters are ignored."""
+        self.is_valid()
+        data = self.cleaned_data
+        patient = data.get("patient")
+        reviewed = {"yes": True, "no": False}.get(data.get("reviewed", ""))
+        return {
+            "patient_id": patient.pk if patient else None,
+            "label": data.get("label", ""),
+            "model": data.get("model", ""),
+            "status": data.get("status", ""),
+            "reviewed": reviewed,
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "sort": data.get("sort") or "newest",
+        }
+
+
+class ReviewForm(forms.Form):
+    agrees = forms.TypedChoiceField(
+        label="Do you agree with the result?",
+        choices=[("yes", "I agree"), ("no", "I disagree")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    corrected_label = forms.ChoiceField(
+        label="Correct label (when you disagree)", choices=_label_choices("—"), required=False
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

@@ -1,0 +1,65 @@
+"""Display names and small helpers of the portal's templates. Machines read the class names
+(`notumor`); people read these."""
+
+from django import template
+from django.http import QueryDict
+
+from scans.ml import registry
+
+register = template.Library()
+
+LABEL_DISPLAY = {
+    "glioma": "Glioma",
+    "meningioma": "Meningioma",
+    "notumor": "No tumour",
+    "pituitary": "Pituitary tumour",
+}
+
+
+@register.filter
+def label_display(name: str) -> str:
+    return LABEL_DISPLAY.get(name, name)
+
+
+@register.filter
+def model_display(name: str) -> str:
+    facts = registry.ARCHITECTURE_FACTS.get(name)
+    return facts.display_name if facts else name
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+@register.filter
+def probability_series(scan) -> list[dict]:
+    """The scan page's bar chart data: per model, the four probabilities with display names."""
+    return [
+        {
+            "model": model_display(p.model_name),
+            "labels": [label_display(name) for name in p.probabilities],
+            "values": [round(value, 6) for value in p.probabilities.values()],
+        }
+        for p in scan.predictions.all()
+    ]
+
+
+@register.filter
+def confusion_rows(card: dict) -> list[dict]:
+    """A model card's confusion matrix, each row with its true class."""
+    matrix = card.get("validation", {}).get("confusion_matrix", [])
+    return [{"label": label, "counts": row} for label, row in zip(card.get("class_names", []), matrix)]
+
+
+@register.simple_tag
+def query_with(query: QueryDict, **changes) -> str:
+    """The current query string with some parameters changed (pagination and sorting keep
+    the filters); a change to None or "" removes the parameter."""
+    updated = query.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            updated.pop(key, None)
+        else:
+            updated[key] = value
+    return "?" + updated.urlencode() if updated else "?"

@@ -1,0 +1,182 @@
+"""The portal's pages: parse the request, call a selector or a service, render a template."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from scans import selectors, services
+from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, items, size: int = PAGE_SIZE):
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError, shown beside the field it names (or above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "scans/dashboard.html", {"dashboard": selectors.dashboard_for(user=request.user)})
+
+
+@login_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    page = _page(request, selectors.patients_search(user=request.user, query=query))
+    return render(request, "scans/patient_list.html", {"page": page, "query": query})
+
+
+@login_required
+def patient_create(request: HttpRequest) -> HttpResponse:
+    teams = list(selectors.teams_of(request.user))
+    form = PatientForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(team=form.chosen_team(), created_by=request.user, **form.details())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            audit_record(request=request, action=AuditEvent.Action.CREATE, obj=patient)
+            messages.success(request, "Patient created.")
+            return redirect("scans:patient-detail", patient_id=patient.pk)
+    return render(request, "scans/patient_form.html", {"form": form, "no_team": not teams})
+
+
+@login_required
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    initial = {f: getattr(patient, f) for f in ("medical_record_number", "display_name", "sex", "birth_year", "notes")}
+    form = PatientForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(patient=patient, **form.details())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Patient updated.")
+            return redirect("scans:patient-detail", patient_id=patient.pk)
+    return render(request, "scans/patient_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    audit_record(request=request, action=AuditEvent.Action.VIEW, obj=patient)
+    context = {
+        "patient": patient,
+        "page": _page(request, selectors.patient_timeline(patient=patient), 50),
+        "chart_points": selectors.patient_chart_points(patient=patient),
+    }
+    return render(request, "scans/patient_detail.html", context)
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload page. With JavaScript each file goes to the API with its own progress bar;
+    without it, this view takes the whole form."""
+    patients = selectors.patients_visible_to(request.user).order_by("display_name", "pk")
+    initial = {"patient": request.GET.get("patient")}
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        patients=patients,
+        options=selectors.model_options(),
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        scans, failures = _submit_all(request, form)
+        if scans and not failures:
+            messages.success(request, f"{len(scans)} scan(s) uploaded.")
+            return (
+                redirect("scans:scan-detail", scan_id=scans[0].pk)
+                if len(scans) == 1
+                else redirect("scans:patient-detail", patient_id=form.cleaned_data["patient"].pk)
+            )
+        return render(request, "scans/upload.html", {"form": form, "uploaded": scans, "failures": failures})
+    return render(request, "scans/upload.html", {"form": form})
+
+
+def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tuple[str, str]]]:
+    scans, failures = [], []
+    files = request.FILES.getlist("images")
+    if not files:
+        return [], [("", "Choose at least one image.")]
+    for file in files:
+        try:
+            scan = services.scan_submit(
+                patient=form.cleaned_data["patient"],
+                uploaded_by=request.user,
+                file=file,
+                model=form.cleaned_data["model"],
+                acquisition_date=form.cleaned_data["acquisition_date"],
+            )
+        except ValidationError as error:
+            failures.append((file.name, " ".join(error.messages)))
+        else:
+            audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan)
+            scans.append(scan)
+    return scans, failures
+
+
+@login_required
+def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
+    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": ReviewForm()}
+    return render(request, "scans/scan_detail.html", context)
+
+
+@login_required
+def scan_result(request: HttpRequest, scan_id: int) -> HttpResponse:
+    """The part of the scan page that changes while the scan is processed (htmx polls it)."""
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
+    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": ReviewForm()}
+    return render(request, "scans/partials/scan_result.html", context)
+
+
+@login_required
+@require_POST
+def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            review = services.scan_review(scan=scan, reviewer=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            audit_record(request=request, action=AuditEvent.Action.REVIEW, obj=review.scan)
+            messages.success(request, "Review saved.")
+            return redirect("scans:scan-detail", scan_id=scan.pk)
+    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": form}
+    return render(request, "scans/scan_detail.html", context, status=400)
+
+
+@login_required
+def scan_list(request: HttpRequest) -> HttpResponse:
+    patients = selectors.patients_visible_to(request.user).order_by("display_name", "pk")
+    filters = ScanFilterForm(request.GET, patients=patients)
+    page = _page(request, selectors.scans_search(user=request.user, **filters.search_arguments()))
+    return render(request, "scans/scan_list.html", {"filters": filters, "page": page})
+
+
+@login_required
+def model_card(request: HttpRequest, name: str) -> HttpResponse:
+    card = selectors.model_card(name=name)
+    return render(request, "scans/model_card.html", {"name": name, "card": card})

@@ -1,0 +1,148 @@
+// Upload page: drag and drop, then each file is posted to the REST API on its own, with a
+// progress bar and its errors in words; when every file is in, on to the results. Without
+// JavaScript the form posts to the page itself.
+(function () {
+  "use strict";
+
+  function messagesOf(xhr) {
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body.detail) { return String(body.detail); }
+      return Object.keys(body).map(function (field) {
+        var value = body[field];
+        return Array.isArray(value) ? value.join(" ") : String(value);
+      }).join(" ");
+    } catch (e) {
+      return xhr.status === 413 ? "The file is too large." : "The server answered " + xhr.status + ".";
+    }
+  }
+
+  function fileRow(list, file) {
+    var item = document.createElement("li");
+    item.className = "file-row";
+    var name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = file.name;
+    var bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", "Upload progress of " + file.name);
+    var state = document.createElement("span");
+    state.className = "file-state";
+    state.textContent = "waiting";
+    item.append(name, bar, state);
+    list.appendChild(item);
+    return { item: item, bar: bar, state: state };
+  }
+
+  function send(form, file, row) {
+    return new Promise(function (resolve) {
+      var data = new FormData();
+      data.append("image", file, file.name);
+      var model = form.querySelector("input[name=model]:checked");
+      if (model) { data.append("model", model.value); }
+      var date = form.querySelector("input[name=acquisition_date]").value;
+      if (date) { data.append("acquisition_date", date); }
+      var patient = form.querySelector("select[name=patient]").value;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.dataset.apiPatients + encodeURIComponent(patient) + "/scans/");
+      xhr.setRequestHeader("X-CSRFToken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) { row.bar.value = Math.round((100 * event.loaded) / event.total); }
+        row.state.textContent = "uploading";
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status === 201 || xhr.status === 202) {
+          var scan = JSON.parse(xhr.responseText);
+          row.bar.value = 100;
+          row.state.textContent = "uploaded: scan " + scan.id + " queued";
+          row.item.classList.add("file-ok");
+          resolve({ ok: true, id: scan.id });
+        } else {
+          row.state.textContent = "not uploaded: " + messagesOf(xhr);
+          row.item.classList.add("file-error");
+          resolve({ ok: false });
+        }
+      });
+      xhr.addEventListener("error", function () {
+        row.state.textContent = "not uploaded: the connection failed.";
+        row.item.classList.add("file-error");
+        resolve({ ok: false });
+      });
+      xhr.send(data);
+    });
+  }
+
+  function setUp(form) {
+    var input = form.querySelector("input[type=file]");
+    var zone = document.getElementById("dropzone");
+    var list = document.getElementById("file-list");
+    var summary = document.getElementById("upload-summary");
+    var button = document.getElementById("upload-button");
+    var dropped = null;
+
+    function chosen() { return dropped || Array.prototype.slice.call(input.files); }
+
+    function showChosen() {
+      list.textContent = "";
+      chosen().forEach(function (file) { fileRow(list, file); });
+    }
+
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (event) { event.preventDefault(); zone.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      dropped = Array.prototype.slice.call(event.dataTransfer.files);
+      showChosen();
+    });
+    input.addEventListener("change", function () { dropped = null; showChosen(); });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var files = chosen();
+      if (!files.length) { summary.textContent = "Choose at least one image."; return; }
+      if (!form.querySelector("select[name=patient]").value) { summary.textContent = "Choose a patient."; return; }
+      button.disabled = true;
+      list.textContent = "";
+      var rows = files.map(function (file) { return fileRow(list, file); });
+      summary.textContent = "Uploading " + files.length + " file(s)…";
+      // One at a time: the bars fill in order and the server sees one upload per user.
+      var results = [];
+      files.reduce(function (previous, file, i) {
+        return previous.then(function () {
+          return send(form, file, rows[i]).then(function (result) { results.push(result); });
+        });
+      }, Promise.resolve()).then(function () { finish(form, results, summary, button); });
+    });
+  }
+
+  function finish(form, results, summary, button) {
+    var done = results.filter(function (r) { return r.ok; });
+    var failed = results.length - done.length;
+    button.disabled = false;
+    if (!failed && done.length === 1) {
+      window.location.assign(form.dataset.scanPages + done[0].id + "/");
+    } else if (!failed) {
+      var patient = form.querySelector("select[name=patient]").value;
+      window.location.assign(form.dataset.patientPages + encodeURIComponent(patient) + "/");
+    } else {
+      summary.textContent = done.length + " uploaded, " + failed + " not uploaded: see the reason beside each file.";
+      done.forEach(function (r) {
+        var link = document.createElement("a");
+        link.href = form.dataset.scanPages + r.id + "/";
+        link.textContent = " Open scan " + r.id;
+        summary.appendChild(link);
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("upload-form");
+    if (form) { setUp(form); }
+  });
+})();
