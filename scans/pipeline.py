@@ -5,6 +5,7 @@ nothing left to do, so running a step twice is harmless.
 is imported by the web process too (through scans.tasks), which must never load TensorFlow.
 """
 
+import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
@@ -105,16 +107,33 @@ def weights_report() -> None:
 
 
 def engines_preload() -> None:
-    """Loads every installed model when a worker process starts, so that the first scan it
-    receives is as fast as the rest. A bad weights file is logged here and fails scans later
+    """Loads every installed model when a worker process starts and runs one synthetic
+    scan through it, so that the first real scan is as fast as the rest (TensorFlow traces
+    its functions on first use). A bad weights file is logged here and fails scans later
     with the same readable reason."""
     for name in registry.MODEL_NAMES:
         if not registry.weights_available(name):
             continue
         try:
-            _engine(name)
+            engine = _engine(name)
+            engine.explain_maps(_WARM_UP_SCAN, engine.predict(_WARM_UP_SCAN))
         except WeightsError as error:
             logger.error("model %s: %s", name, error)
+        except ImageError:
+            # The engine may refuse a synthetic scan; the model is loaded all the same.
+            pass
+
+
+def _warm_up_scan() -> bytes:
+    """A grey disc on black, roughly the shape of an axial slice."""
+    image = Image.new("L", (256, 256))
+    ImageDraw.Draw(image).ellipse((32, 24, 224, 232), fill=110)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+_WARM_UP_SCAN = _warm_up_scan()
 
 
 def _claim(scan_id: int) -> Scan | None:
