@@ -13,7 +13,13 @@ def _label_choices(blank: str) -> list[tuple[str, str]]:
     return [("", blank), *((name, label_display(name)) for name in CLASS_NAMES)]
 
 
-class PatientForm(forms.Form):
+class PortalForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class PatientForm(PortalForm):
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     medical_record_number = forms.CharField(label="Medical record number (MRN)", max_length=64)
     display_name = forms.CharField(label="Name", max_length=200)
@@ -44,7 +50,7 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class UploadForm(forms.Form):
+class UploadForm(PortalForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.none())
     model = forms.ChoiceField(widget=forms.RadioSelect, initial=registry.DEFAULT_MODEL)
     acquisition_date = forms.DateField(
@@ -71,7 +77,7 @@ class UploadForm(forms.Form):
         return value
 
 
-class ScanFilterForm(forms.Form):
+class ScanFilterForm(PortalForm):
     """The scan history's filters; they live in the URL's query string."""
 
     patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False, empty_label="All patients")
@@ -123,7 +129,7 @@ class ScanFilterForm(forms.Form):
         }
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(PortalForm):
     agrees = forms.TypedChoiceField(
         label="Do you agree with the result?",
         choices=[("yes", "I agree"), ("no", "I disagree")],

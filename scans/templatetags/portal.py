@@ -1,6 +1,8 @@
 """Display names and small helpers of the portal's templates. Machines read the class names
 (`notumor`); people read these."""
 
+import json
+
 from django import template
 from django.http import QueryDict
 
@@ -50,6 +52,13 @@ def confusion_rows(card: dict) -> list[dict]:
     """A model card's confusion matrix, each row with its true class."""
     matrix = card.get("validation", {}).get("confusion_matrix", [])
     return [{"label": label, "counts": row} for label, row in zip(card.get("class_names", []), matrix)]
+
+
+@register.filter
+def to_json(value) -> str:
+    """JSON for a data- attribute (autoescaping makes it safe there). Not json_script: htmx
+    drops <script> elements from the content it swaps in."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 @register.simple_tag

@@ -1,6 +1,6 @@
-// Chart.js charts of the portal. Data comes from <script type="application/json"> blocks
-// (Django's json_script) named by the canvas's data- attributes: no inline code, so the CSP
-// needs no unsafe-inline. Charts in content that htmx swaps in are drawn on htmx:load.
+// Chart.js charts of the portal. Each canvas carries its data as JSON in data-series: no
+// inline code, so the CSP needs no unsafe-inline (and htmx, which drops <script> elements
+// from swapped content, keeps it). Charts in content that htmx swaps in are drawn on htmx:load.
 (function () {
   "use strict";
 
@@ -11,9 +11,8 @@
   };
   var MODEL_COLOURS = ["#1f5fa8", "#6b7785"];
 
-  function readJSON(id) {
-    var element = id && document.getElementById(id);
-    return element ? JSON.parse(element.textContent) : null;
+  function series(canvas) {
+    return canvas.dataset.series ? JSON.parse(canvas.dataset.series) : [];
   }
 
   function percentAxis() {
@@ -21,13 +20,13 @@
   }
 
   function probabilityChart(canvas) {
-    var series = readJSON(canvas.dataset.predictions) || [];
-    if (!series.length) { return null; }
+    var models = series(canvas);
+    if (!models.length) { return null; }
     return new Chart(canvas, {
       type: "bar",
       data: {
-        labels: series[0].labels,
-        datasets: series.map(function (s, i) {
+        labels: models[0].labels,
+        datasets: models.map(function (s, i) {
           return { label: s.model, data: s.values, backgroundColor: MODEL_COLOURS[i % MODEL_COLOURS.length] };
         })
       },
@@ -42,7 +41,7 @@
   }
 
   function historyChart(canvas) {
-    var points = readJSON(canvas.dataset.points) || [];
+    var points = series(canvas);
     if (!points.length) { return null; }
     var scans = [];
     points.forEach(function (p) { if (scans.indexOf(p.scan) < 0) { scans.push(p.scan); } });
