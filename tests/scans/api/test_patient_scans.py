@@ -1,8 +1,10 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from scans.models import Scan
-from tests.factories import PatientFactory, ScanFactory, stored_files
+from tests.factories import PatientFactory, PredictionFactory, ScanFactory, stored_files
 from tests.images import HTML_AS_PNG, SVG, jpeg_bytes, png_bomb, png_bytes
 
 pytestmark = pytest.mark.usefixtures("fake_weights")
@@ -93,3 +95,17 @@ def test_the_list_is_the_patients_scans_newest_first_paginated(owner_api, patien
     body = owner_api.get(url(patient)).json()
     assert body["count"] == 2
     assert [row["id"] for row in body["results"]] == [newer.pk, older.pk]
+
+
+def test_listing_scans_takes_the_same_number_of_queries_for_one_or_many(owner_api, patient):
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_api.get(url(patient)).status_code == 200
+        return len(captured)
+
+    PredictionFactory(scan__patient=patient)
+    queries_for_list()  # the first read of the minute also writes the audit event
+    one = queries_for_list()
+    for _ in range(5):
+        PredictionFactory(scan__patient=patient)
+    assert queries_for_list() == one
