@@ -50,13 +50,23 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe); the bytes are checked by
+    services.scan_submit, one file at a time."""
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
 class UploadForm(PortalForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.none())
     model = forms.ChoiceField(widget=forms.RadioSelect, initial=registry.DEFAULT_MODEL)
     acquisition_date = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="When the scan was taken, if known."
     )
-    images = forms.FileField(
+    images = MultipleFileField(
         widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg", "multiple": True}),
         required=False,
         help_text="PNG or JPEG brain MRI slices, up to 20 MB each.",

@@ -113,7 +113,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tuple[str, str]]]:
     scans, failures = [], []
-    files = request.FILES.getlist("images")
+    files = form.cleaned_data["images"]
     if not files:
         return [], [("", "Choose at least one image.")]
     for file in files:

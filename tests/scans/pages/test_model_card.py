@@ -1,0 +1,85 @@
+"""Model card pages, read from weights/<name>.card.json without TensorFlow."""
+
+import json
+
+import pytest
+
+from scans.ml import registry
+
+pytestmark = pytest.mark.django_db
+
+CARD = {
+    "model": "custom_cnn",
+    "weights_file": "custom_cnn.weights.h5",
+    "sha256": "f" * 64,
+    "input_size": 224,
+    "class_names": ["glioma", "meningioma", "notumor", "pituitary"],
+    "temperature": 1.25,
+    "init": "scratch",
+    "command": "manage.py train_model --model custom_cnn",
+    "recipe": {"epochs": 40, "batch_size": 32, "learning_rate": 0.002, "seed": 42},
+    "data": {
+        "source": "Kaggle Brain Tumor MRI Dataset",
+        "images": 5712,
+        "train": 4851,
+        "validation": 861,
+        "duplicate_groups": 4603,
+        "split": "stratified by class",
+        "validation_per_class": {"glioma": 199, "meningioma": 201, "notumor": 242, "pituitary": 219},
+    },
+    "training": {"epochs_run": 31, "best_epoch": 27, "seconds": 4000, "machine": "2 cores"},
+    "validation": {
+        "count": 861,
+        "accuracy": 0.9321,
+        "macro_f1": 0.93,
+        "ece_before_calibration": 0.05,
+        "ece_after_calibration": 0.02,
+        "per_class": {
+            n: {"precision": 0.9, "recall": 0.9, "f1": 0.9, "support": 200}
+            for n in ["glioma", "meningioma", "notumor", "pituitary"]
+        },
+        "confusion_matrix": [[187, 9, 1, 2], [5, 180, 6, 10], [0, 2, 240, 0], [1, 3, 0, 215]],
+    },
+    "robustness": {"jpeg_q30": 0.91},
+    "sanity": {
+        "images": 32,
+        "pass_below": 0.5,
+        "gradcam": {"mean_spearman": 0.12, "passes": True},
+        "guided_backprop": {"mean_spearman": 0.81, "passes": False},
+    },
+}
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(CARD))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_the_card_shows_data_recipe_metrics_confusion_robustness_sanity_and_limits(client, owner, weights_dir):
+    client.force_login(owner)
+    body = client.get("/models/custom_cnn/").content.decode()
+    for expected in (
+        "Kaggle Brain Tumor MRI Dataset",
+        "manage.py train_model --model custom_cnn",
+        "Accuracy <strong>93.2 %</strong>",
+        "<td>187</td><td>9</td><td>1</td><td>2</td>",
+        "jpeg_q30",
+        "Grad-CAM: 0.120 — passes",
+        "Guided backprop: 0.810 — fails: it largely shows the image's edges",
+        "Known limits",
+    ):
+        assert expected in body, expected
+
+
+def test_a_model_without_weights_says_it_is_not_installed(client, owner, weights_dir):
+    client.force_login(owner)
+    response = client.get("/models/xception/")
+    assert response.status_code == 200
+    assert "Xception is not installed" in response.content.decode()
+
+
+def test_an_unknown_model_is_a_404(client, owner):
+    client.force_login(owner)
+    assert client.get("/models/resnet/").status_code == 404
