@@ -80,7 +80,7 @@ SCAN_SORTS = {
 }
 
 
-def _with_list_data(scans: QuerySet[Scan]) -> QuerySet[Scan]:
+def scans_with_list_data(scans: QuerySet[Scan]) -> QuerySet[Scan]:
     """What every list of scans shows: patient, predictions and whether anyone reviewed it,
     in a constant number of queries whatever the number of scans."""
     return (
@@ -102,7 +102,7 @@ def patients_search(*, user: User, query: str = "") -> QuerySet[Patient]:
 
 def patient_timeline(*, patient: Patient) -> QuerySet[Scan]:
     """A patient's scans, newest first, with predictions and review state."""
-    return _with_list_data(patient.scans.all()).order_by("-created_at", "-pk")
+    return scans_with_list_data(patient.scans.all()).order_by("-created_at", "-pk")
 
 
 def patient_chart_points(*, patient: Patient) -> list[dict]:
@@ -153,7 +153,7 @@ def scans_search(
         scans = scans.filter(created_at__date__gte=date_from)
     if date_to:
         scans = scans.filter(created_at__date__lte=date_to)
-    scans = _with_list_data(scans)
+    scans = scans_with_list_data(scans)
     if reviewed is not None:
         scans = scans.filter(is_reviewed=reviewed)
     return scans.order_by(*SCAN_SORTS.get(sort, SCAN_SORTS["newest"]))
@@ -173,9 +173,9 @@ def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
     scans = scans_visible_to(user)
     by_status = dict(scans.order_by().values_list("status").annotate(n=Count("pk")))
     by_label = dict(Prediction.objects.filter(scan__in=scans).order_by().values_list("label").annotate(n=Count("pk")))
-    unreviewed = _with_list_data(scans.filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
+    unreviewed = scans_with_list_data(scans.filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
     return Dashboard(
-        recent=list(_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
+        recent=list(scans_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
         by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
         by_label=by_label,
         awaiting_review=list(unreviewed.order_by("created_at", "pk")[:recent]),
