@@ -98,6 +98,14 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def strip_to_weights(architecture: str, input_size: int, path: Path) -> None:
+    """Rewrite a checkpoint with the model's weights only: the optimizer's slots triple its size
+    and serving never needs them."""
+    model = ARCHITECTURES[architecture](input_size)
+    model.load_weights(str(path))
+    model.save_weights(str(path))
+
+
 def logit_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     logits_model = keras.Model(model.input, model.get_layer("logits").output)
     return lambda batch: keras.ops.convert_to_numpy(logits_model(batch, training=False))
@@ -157,6 +165,7 @@ def train(data_dir: Path, out_path: Path, recipe: Recipe, log: Callable[[str], N
         ],
         verbose=2,
     )
+    strip_to_weights(recipe.model, recipe.input_size, out_path)
     model.load_weights(str(out_path))
     log("calibrating and measuring…")
     logit_fn = logit_function(model)
