@@ -47,6 +47,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "OPTIONS": {
                 "bucket_name": AWS_STORAGE_BUCKET_NAME,
                 "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+                # MinIO and most S3-compatible stores want "path"; None lets boto3 choose.
+                "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
                 "default_acl": "private",
                 "querystring_auth": True,
                 "file_overwrite": False,
