@@ -5,6 +5,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 
 from scans import pipeline
+from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
 from scans.models import Prediction, Scan
 from tests.factories import ScanFactory, stored_files
@@ -161,3 +162,15 @@ def test_preloading_logs_a_bad_weights_file_instead_of_crashing(monkeypatch, fak
     monkeypatch.setattr(pipeline, "_engine", bad)
     pipeline.engines_preload()
     assert "does not match its card" in caplog.text
+
+
+def test_the_worker_start_report_names_a_corrupted_weights_file(monkeypatch, caplog):
+    def corrupted(name):
+        raise WeightsError(f"Weights file weights/{name}.weights.h5 does not match its card")
+
+    monkeypatch.setattr(registry, "weights_available", lambda name: name == "custom_cnn")
+    monkeypatch.setattr(registry, "verify_weights", corrupted)
+    pipeline.weights_report()
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["model custom_cnn: Weights file weights/custom_cnn.weights.h5 does not match its card"]
+    assert "model xception: weights not installed" in caplog.text
