@@ -1,12 +1,13 @@
 """Reads. `patients_visible_to` is the one place that decides who may see what."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Team, User
 from scans.ml import registry
@@ -149,14 +150,19 @@ def scans_search(
         if model:
             matching = matching.filter(model_name=model)
         scans = scans.filter(Exists(matching))
+    # A range of datetimes, not created_at__date: the index on created_at stays usable.
     if date_from:
-        scans = scans.filter(created_at__date__gte=date_from)
+        scans = scans.filter(created_at__gte=_day_start(date_from))
     if date_to:
-        scans = scans.filter(created_at__date__lte=date_to)
+        scans = scans.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     scans = scans_with_list_data(scans)
     if reviewed is not None:
         scans = scans.filter(is_reviewed=reviewed)
     return scans.order_by(*SCAN_SORTS.get(sort, SCAN_SORTS["newest"]))
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 @dataclass(frozen=True)
