@@ -48,6 +48,12 @@ def probability_series(scan) -> list[dict]:
 
 
 @register.filter
+def history_series(points: list[dict]) -> list[dict]:
+    """The case-history chart's points with the names people read."""
+    return [{**p, "model": model_display(p["model"]), "label": label_display(p["label"])} for p in points]
+
+
+@register.filter
 def confusion_rows(card: dict) -> list[dict]:
     """A model card's confusion matrix, each row with its true class."""
     matrix = card.get("validation", {}).get("confusion_matrix", [])

@@ -1,0 +1,76 @@
+"""Every page in Chromium, on a laptop and a tablet: no script or style refused by the CSP, no
+JavaScript error, the history chart drawn, the upload page's keyboard path and drop zone."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_browser import browser_page  # noqa: F401  (the fixture)
+from tests.factories import PatientFactory, PredictionFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PAGES = [
+    "/",
+    "/patients/",
+    "/patients/{patient}/",
+    "/upload/?patient={patient}",
+    "/scans/",
+    "/scans/{scan}/",
+    "/models/custom_cnn/",
+]
+
+
+@pytest.fixture
+def case(team, owner, staff_reviewer, fake_weights):
+    patient = PatientFactory(team=team, created_by=owner, display_name="Page Patient", medical_record_number="PG-1")
+    PredictionFactory(scan__patient=patient, label="meningioma", confidence=0.62)
+    scan = PredictionFactory(scan__patient=patient, label="glioma", confidence=0.91).scan
+    PredictionFactory(scan=scan, model_name="xception", label="glioma", confidence=0.84)
+    return {"patient": patient.pk, "scan": scan.pk}
+
+
+def _log_in(page, url, username):
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{url}/")
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_every_page_renders_without_errors(live_server, browser_page, staff_reviewer, case, width):  # noqa: F811
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 1000})
+    _log_in(page, live_server.url, staff_reviewer.username)
+    shots = os.environ.get("E2E_SCREENSHOT_DIR")
+    for path in PAGES:
+        page.goto(live_server.url + path.format(**case))
+        page.wait_for_load_state("networkidle")
+        # Nothing wider than the window: tables scroll inside their own box.
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        if shots:
+            name = path.strip("/").replace("/", "-").split("?")[0] or "dashboard"
+            page.screenshot(path=str(Path(shots) / f"{width}-{name}.png"), full_page=True)
+    assert not page.problems, page.problems
+
+
+def test_the_history_chart_is_drawn(live_server, browser_page, owner, case):  # noqa: F811
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    page.goto(f"{live_server.url}/patients/{case['patient']}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('history-chart'))")
+    assert page.evaluate("() => Chart.getChart(document.getElementById('history-chart')).data.datasets.length") == 2
+
+
+def test_the_upload_page_works_from_the_keyboard(live_server, browser_page, owner, case):  # noqa: F811
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    page.goto(f"{live_server.url}/upload/?patient={case['patient']}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    assert page.get_by_label("Xception", exact=True).is_disabled()
+    assert page.get_by_label("Custom CNN", exact=True).is_checked()
+    page.get_by_role("button", name="Upload and classify").click()
+    assert page.get_by_text("Choose at least one image.").is_visible()
