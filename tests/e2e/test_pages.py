@@ -1,6 +1,7 @@
 """Every page in Chromium, on a laptop and a tablet: no script or style refused by the CSP, no
 JavaScript error, the history chart drawn, the upload page's keyboard path and drop zone."""
 
+import base64
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.e2e.test_browser import browser_page  # noqa: F401  (the fixture)
 from tests.factories import PatientFactory, PredictionFactory
+from tests.images import png_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +76,33 @@ def test_the_upload_page_works_from_the_keyboard(live_server, browser_page, owne
     assert page.get_by_label("Custom CNN", exact=True).is_checked()
     page.get_by_role("button", name="Upload and classify").click()
     assert page.get_by_text("Choose at least one image.").is_visible()
+
+
+def test_dropped_files_each_get_a_progress_bar_and_their_own_error(live_server, browser_page, owner, case, monkeypatch):  # noqa: F811
+    from scans import tasks
+
+    # Nothing to classify here: keep the queue (Redis in CI) clean for the worker tests.
+    monkeypatch.setattr(tasks, "enqueue_classification", lambda scan_id: None)
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    page.goto(f"{live_server.url}/upload/?patient={case['patient']}")
+    files = page.evaluate_handle(
+        """([good]) => {
+            const transfer = new DataTransfer();
+            const bytes = Uint8Array.from(atob(good), c => c.charCodeAt(0));
+            transfer.items.add(new File([bytes], 'good.png', {type: 'image/png'}));
+            transfer.items.add(new File(['<html>not an image</html>'], 'notes.png', {type: 'image/png'}));
+            return transfer;
+        }""",
+        [base64.b64encode(png_bytes()).decode()],
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": files})
+    assert page.locator(".file-row progress").count() == 2
+    page.get_by_role("button", name="Upload and classify").click()
+    page.wait_for_selector("#upload-summary a")
+    rows = page.locator(".file-row")
+    assert "uploaded: scan" in rows.nth(0).inner_text()
+    assert page.locator(".file-row progress").nth(0).evaluate("p => p.value") == 100
+    assert "not uploaded: Unsupported file type" in rows.nth(1).inner_text()
+    assert page.locator("#upload-summary").inner_text().startswith("1 uploaded, 1 not uploaded")
+    assert not page.problems or all("400" in p for p in page.problems), page.problems
