@@ -133,12 +133,15 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
     return scans, failures
 
 
+def _scan_context(scan, review_form: ReviewForm | None = None) -> dict:
+    return {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": review_form or ReviewForm()}
+
+
 @login_required
 def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
-    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": ReviewForm()}
-    return render(request, "scans/scan_detail.html", context)
+    return render(request, "scans/scan_detail.html", _scan_context(scan))
 
 
 @login_required
@@ -146,8 +149,7 @@ def scan_result(request: HttpRequest, scan_id: int) -> HttpResponse:
     """The part of the scan page that changes while the scan is processed (htmx polls it)."""
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
-    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": ReviewForm()}
-    return render(request, "scans/partials/scan_result.html", context)
+    return render(request, "scans/partials/scan_result.html", _scan_context(scan))
 
 
 @login_required
@@ -164,8 +166,7 @@ def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
             audit_record(request=request, action=AuditEvent.Action.REVIEW, obj=review.scan)
             messages.success(request, "Review saved.")
             return redirect("scans:scan-detail", scan_id=scan.pk)
-    context = {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": form}
-    return render(request, "scans/scan_detail.html", context, status=400)
+    return render(request, "scans/scan_detail.html", _scan_context(scan, form), status=400)
 
 
 @login_required

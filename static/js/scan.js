@@ -1,6 +1,21 @@
-// The scan page: opacity sliders of the heat maps. Works for content htmx swaps in too.
+// The scan page: opacity sliders of the heat maps (also in content htmx swaps in), and a
+// screen-reader announcement when the polled result block comes back with a new status.
 (function () {
   "use strict";
+
+  var lastStatus = null;
+
+  function announceStatus(block) {
+    var announcer = document.getElementById("status-announcer");
+    if (!announcer || !block || block.id !== "scan-result") { return; }
+    if (lastStatus !== null && block.dataset.status !== lastStatus) {
+      announcer.textContent = block.dataset.statusText;
+    }
+    lastStatus = block.dataset.status;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { announceStatus(document.getElementById("scan-result")); });
+  document.addEventListener("htmx:load", function (event) { announceStatus(event.detail.elt); });
 
   function applyOpacity(slider) {
     var target = document.getElementById(slider.dataset.opacityFor);

@@ -80,9 +80,12 @@ def test_a_clinician_uploads_a_scan_and_watches_it_classified(live_server, brows
         page.get_by_role("button", name="Upload and classify").click()
         page.wait_for_url("**/scans/*/", timeout=60_000)
         scan_url = page.url
+        first_status = page.locator("#scan-result").get_attribute("data-status")
         # No reload from here on: htmx replaces the result block until the scan is done.
         page.wait_for_selector("#scan-result[data-status='done']", timeout=RESULT_TIMEOUT_MS)
         assert page.url == scan_url
+    if first_status != "done":
+        assert page.locator("#status-announcer").text_content().endswith(" is done.")
 
     label = page.locator(".result-summary .label").first.inner_text()
     assert label in ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")
