@@ -138,7 +138,15 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "thumbnail", "patient", "status", "result", "reviewed", "created_at")
+    list_display = (
+        "__str__",
+        "thumbnail",
+        "patient__medical_record_number",
+        "status",
+        "result",
+        "reviewed",
+        "created_at",
+    )
     list_filter = ("status", LabelFilter, ModelFilter, ReviewedFilter)
     list_select_related = ("patient",)
     search_fields = ("patient__medical_record_number",)
