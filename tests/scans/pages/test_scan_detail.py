@@ -144,3 +144,10 @@ def test_a_clinician_posting_a_review_is_refused(client, owner, done_scan):
     response = client.post(f"/scans/{done_scan.pk}/review/", {"agrees": "yes"})
     assert response.status_code == 400
     assert not Review.objects.exists()
+
+
+def test_a_pending_scan_shows_the_uploaded_image_meanwhile(client, owner, patient):
+    scan = ScanFactory(patient=patient, status=Scan.Status.QUEUED)
+    client.force_login(owner)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    assert f'<img src="/api/v1/scans/{scan.pk}/image/" alt="Scan {scan.pk} as uploaded"' in body
