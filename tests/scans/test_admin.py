@@ -134,3 +134,18 @@ def test_reviews_are_listed_for_the_teams_scans(reviewer_admin, patient, staff_r
     )
     response = reviewer_admin.get("/admin/scans/review/")
     assert [r.pk for r in response.context["cl"].result_list] == [mine.pk]
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/accounts/team/", "/admin/accounts/user/", "/admin/scans/patient/", SCANS, "/admin/scans/review/"]
+)
+def test_superusers_get_every_list(outside_superuser, url):
+    client = Client()
+    client.force_login(outside_superuser)
+    assert client.get(url).status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_the_admin_login(client, db):
+    response = client.get(SCANS)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
