@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from scans.ml import registry
+from scans.ml.classes import CLASS_NAMES
 from scans.ml.errors import WeightsError
 from scans.models import Patient, Prediction, Review, Scan
 from scans.services import MODEL_CHOICES, models_resolve
@@ -183,7 +184,7 @@ def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
     return Dashboard(
         recent=list(scans_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
         by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
-        by_label=by_label,
+        by_label={name: by_label[name] for name in CLASS_NAMES if name in by_label},
         awaiting_review=list(unreviewed.order_by("created_at", "pk")[:recent]),
         awaiting_review_count=unreviewed.count(),
         failed=list(

@@ -7,6 +7,7 @@ from django import template
 from django.http import QueryDict
 
 from scans.ml import registry
+from scans.ml.classes import CLASS_NAMES
 
 register = template.Library()
 
@@ -35,13 +36,19 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
+def ordered_probabilities(prediction) -> list[tuple[str, float]]:
+    """(class, probability) in the one class order: PostgreSQL's jsonb does not keep keys in order."""
+    return [(name, prediction.probabilities.get(name, 0.0)) for name in CLASS_NAMES]
+
+
+@register.filter
 def probability_series(scan) -> list[dict]:
     """The scan page's bar chart data: per model, the four probabilities with display names."""
     return [
         {
             "model": model_display(p.model_name),
-            "labels": [label_display(name) for name in p.probabilities],
-            "values": [round(value, 6) for value in p.probabilities.values()],
+            "labels": [label_display(name) for name in CLASS_NAMES],
+            "values": [round(value, 6) for _, value in ordered_probabilities(p)],
         }
         for p in scan.predictions.all()
     ]
