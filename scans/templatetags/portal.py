@@ -41,6 +41,16 @@ def ordered_probabilities(prediction) -> list[tuple[str, float]]:
     return [(name, prediction.probabilities.get(name, 0.0)) for name in CLASS_NAMES]
 
 
+# The worker's stages in the order they run (scans.pipeline); anything else after them.
+TIMING_ORDER = ("decode", "inference", "gradcam", "saliency", "overlay", "png", "storage", "total_ms")
+
+
+@register.filter
+def ordered_timings(timings: dict) -> list[tuple[str, float]]:
+    rank = {stage: i for i, stage in enumerate(TIMING_ORDER)}
+    return sorted(timings.items(), key=lambda item: (rank.get(item[0], len(rank) - 1), item[0]))
+
+
 @register.filter
 def probability_series(scan) -> list[dict]:
     """The scan page's bar chart data: per model, the four probabilities with display names."""

@@ -151,3 +151,14 @@ def test_a_pending_scan_shows_the_uploaded_image_meanwhile(client, owner, patien
     client.force_login(owner)
     body = client.get(f"/scans/{scan.pk}/").content.decode()
     assert f'<img src="/api/v1/scans/{scan.pk}/image/" alt="Scan {scan.pk} as uploaded"' in body
+
+
+def test_timings_are_listed_in_the_order_the_worker_runs_them(client, owner, patient):
+    timings = {"total_ms": 300.0, "storage": 1.0, "png": 5.0, "decode": 3.0, "inference": 40.0, "gradcam": 60.0}
+    scan = PredictionFactory(scan__patient=patient, timings=timings).scan
+    client.force_login(owner)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    positions = [
+        body.index(f"<dt>{stage}</dt>") for stage in ("decode", "inference", "gradcam", "png", "storage", "total_ms")
+    ]
+    assert positions == sorted(positions)
