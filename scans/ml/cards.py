@@ -27,7 +27,8 @@ def render_markdown(card: dict) -> str:
         f"- file: `{card['weights_file']}`",
         f"- sha256: `{card['sha256']}`",
         f"- input: {card['input_size']}×{card['input_size']}×3; classes: {', '.join(card['class_names'])}",
-        f"- initialisation: {card['init']} (no ImageNet weights were used)" if card["init"] == "scratch"
+        f"- initialisation: {card['init']} (no ImageNet weights were used)"
+        if card["init"] == "scratch"
         else f"- initialisation: {card['init']}",
         f"- calibration temperature: {card['temperature']:.4f}",
         "",
@@ -43,6 +44,8 @@ def render_markdown(card: dict) -> str:
         f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}",
         "- augmentation: flips, ±12° rotation, ±12% scale, shifts, brightness, contrast, gamma, CLAHE, "
         "blur, sharpening, down-and-up scaling, JPEG quality 20–90, noise",
+        f"- after training, BatchNorm statistics re-estimated on "
+        f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
         f"- training time: {training['seconds'] / 60:.1f} min on {training['machine']}",
         "",
         "## Validation (held-out, deduplicated)",

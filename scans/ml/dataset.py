@@ -79,9 +79,7 @@ def duplicate_groups(paths: list[Path]) -> np.ndarray:
 def stratified_group_split(
     samples: list[Sample], groups: np.ndarray, validation_fraction: float, seed: int
 ) -> tuple[list[int], list[int]]:
-    """Indices (train, validation): whole groups per side, each class split in proportion.
-
-    """
+    """Indices (train, validation): whole groups per side, each class split in proportion."""
     rng = np.random.default_rng(seed)
     labels = np.array([s.label for s in samples])
     train, validation = [], []

@@ -50,8 +50,7 @@ def _check_header(image: Image.Image) -> None:
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageError(
-            f"The image is too large ({width}×{height} pixels; the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels)."
+            f"The image is too large ({width}×{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels)."
         )
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"The image is too small ({width}×{height}); a scan needs at least {MIN_SIDE} px a side.")

@@ -105,7 +105,9 @@ def verify_weights(name: str, weights_dir: Path | None = None) -> str:
     try:
         actual = file_sha256(spec.weights_path)
     except FileNotFoundError:
-        raise WeightsError(f"Weights file {spec.weights_path} is missing: train the model or restore the file.") from None
+        raise WeightsError(
+            f"Weights file {spec.weights_path} is missing: train the model or restore the file."
+        ) from None
     except OSError as exc:
         raise WeightsError(f"Weights file {spec.weights_path} is unreadable ({exc.strerror}).") from None
     if actual != spec.sha256:

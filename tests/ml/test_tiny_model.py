@@ -32,9 +32,20 @@ def trained(tmp_path_factory):
     weights_dir = tmp_path_factory.mktemp("weights")
     out = io.StringIO()
     call_command(
-        "train_model", "--model", "custom_cnn", "--data", str(data), "--out",
-        str(weights_dir / "custom_cnn.weights.h5"), "--epochs", "1", "--resolution", "64",
-        "--validation-fraction", "0.25", stdout=out,
+        "train_model",
+        "--model",
+        "custom_cnn",
+        "--data",
+        str(data),
+        "--out",
+        str(weights_dir / "custom_cnn.weights.h5"),
+        "--epochs",
+        "1",
+        "--resolution",
+        "64",
+        "--validation-fraction",
+        "0.25",
+        stdout=out,
     )
     return weights_dir, out.getvalue()
 

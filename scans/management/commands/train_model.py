@@ -27,7 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
         parser.add_argument("--steps-per-epoch", type=int, help="cap the batches per epoch (rehearsals)")
         parser.add_argument("--init", choices=("scratch", "imagenet"), default="scratch")
-        parser.add_argument("--imagenet-weights", metavar="FILE", help="Keras ImageNet weights file for --init imagenet")
+        parser.add_argument(
+            "--imagenet-weights", metavar="FILE", help="Keras ImageNet weights file for --init imagenet"
+        )
 
     def handle(self, *args, **options):
         recipe = self._recipe(options)

@@ -1,0 +1,101 @@
+"""The committed custom CNN on real scans from the shared dataset (its held-out part)."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from scans.ml import registry
+from scans.ml.classes import CLASS_NAMES
+from tests.conftest import DATASET_DIR, REPO_ROOT, require
+
+pytestmark = pytest.mark.slow
+TRAINING = DATASET_DIR / "Training"
+
+
+@pytest.fixture(scope="module")
+def card():
+    require(registry.weights_available("custom_cnn"), "the trained custom_cnn weights are not in weights/")
+    require(TRAINING.is_dir(), f"the shared dataset is not at {DATASET_DIR}")
+    return registry.read_card("custom_cnn")
+
+
+@pytest.fixture(scope="module")
+def held_out(card):
+    """Every 12th validation file: ~70 scans the model never trained on, all classes."""
+    return [TRAINING / name for name in card["validation_files"][::12]]
+
+
+@pytest.fixture(scope="module")
+def engine(card):
+    from scans.ml.inference import get_engine
+
+    return get_engine("custom_cnn")
+
+
+def test_the_committed_weights_match_their_card(card):
+    assert registry.verify_weights("custom_cnn") == card["sha256"]
+
+
+def test_it_classifies_held_out_scans_like_its_card_says(engine, held_out):
+    correct = [engine.predict(path.read_bytes()).label == path.parent.name for path in held_out]
+    assert np.mean(correct) >= 0.95
+
+
+def test_grad_cam_looks_at_the_head_not_the_background(engine, held_out):
+    from scans.ml.preprocess import head_box
+
+    inside = []
+    for path in held_out[:12]:
+        data = path.read_bytes()
+        maps = engine.explain_maps(data, engine.predict(data))
+        top, left, bottom, right = head_box(engine.prepare(data).gray)
+        heat = maps.gradcam.raw
+        inside.append(heat[top:bottom, left:right].sum() / max(heat.sum(), 1e-6))
+    assert np.mean(inside) >= 0.9
+
+
+def test_classify_prints_one_json_line_per_file_and_keeps_going_after_a_bad_one(held_out, tmp_path):
+    bad = tmp_path / "not-a-scan.png"
+    bad.write_text("<svg></svg>")
+    files = [str(held_out[0]), str(bad), str(held_out[1])]
+    run = subprocess.run(
+        [sys.executable, "manage.py", "classify", "--json", *files],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["file"] for line in lines] == files
+    assert run.returncode == 1
+    assert "error" in lines[1] and "PNG or JPEG" in lines[1]["error"]
+    for line in (lines[0], lines[2]):
+        assert line["model"] == "custom_cnn" and line["label"] in CLASS_NAMES
+        assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert line["confidence"] == max(line["probabilities"].values()) and line["ms"] > 0
+
+
+def test_classify_exits_zero_when_every_file_was_classified(held_out):
+    out = io.StringIO()
+    call_command("classify", str(held_out[2]), stdout=out)
+    assert json.loads(out.getvalue())["label"] in CLASS_NAMES
+
+
+def test_evaluate_model_reports_every_metric_and_saves_its_figures(held_out, tmp_path):
+    data = tmp_path / "data"
+    for name in CLASS_NAMES:
+        (data / name).mkdir(parents=True)
+    for path in held_out[:24]:
+        (data / path.parent.name / path.name).symlink_to(path)
+    out = io.StringIO()
+    call_command("evaluate_model", "--model", "custom_cnn", str(data), "--json", "--plots", str(tmp_path), stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["count"] == 24 and 0.0 <= report["ece"] <= 1.0
+    assert set(report["per_class"]) == set(CLASS_NAMES) and len(report["confusion_matrix"]) == 4
+    assert report["accuracy"] >= 0.9 and 0.0 < report["macro_f1"] <= 1.0
+    assert (tmp_path / "confusion_matrix.png").stat().st_size > 0 and (tmp_path / "reliability.png").is_file()
