@@ -7,6 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from scans.explain.config import DEFAULT_MODEL as EXPLAIN_DEFAULT_MODEL
+from scans.explain.config import PRIVACY_MODES as EXPLAIN_PRIVACY_MODES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded default (database, broker folders, media): never committed.
@@ -162,6 +166,34 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SCAN_STUCK_AFTER = timedelta(seconds=env.int("SCAN_STUCK_AFTER_SECONDS", default=600))
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
 
+# EXPLANATIONS — Gemini through google-genai, or the offline explainer (scans.explain).
+# https://ai.google.dev/gemini-api/docs/api-key
+# ------------------------------------------------------------------------------
+# No key → every explanation is written offline. The key is read by the worker only.
+GEMINI_API_KEY = env("GEMINI_API_KEY", default="") or env("GOOGLE_API_KEY", default="")
+GEMINI_MODEL = env("GEMINI_MODEL", default=EXPLAIN_DEFAULT_MODEL)
+# A proxy or regional endpoint; empty → Google's public endpoint.
+GEMINI_BASE_URL = env("GEMINI_BASE_URL", default="")
+# images: the re-encoded scan and the Grad-CAM overlays go to Gemini with the numbers;
+# text: the numbers only; off: Gemini is never called. Only with a paid, suitably licensed
+# Gemini tier may patient images be sent (README: "Explanations").
+GEMINI_PRIVACY = env("GEMINI_PRIVACY", default="images")
+if GEMINI_PRIVACY not in EXPLAIN_PRIVACY_MODES:
+    raise ImproperlyConfigured(f"GEMINI_PRIVACY must be one of {', '.join(EXPLAIN_PRIVACY_MODES)}")
+# Per attempt, then exponential back-off (base, cap) between attempts; no attempt starts that
+# would end after the budget. Defaults keep the whole of it under 2 minutes (RELIABILITY.md 16).
+GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=40.0)
+GEMINI_MAX_ATTEMPTS = env.int("GEMINI_MAX_ATTEMPTS", default=4)
+GEMINI_BACKOFF_SECONDS = env.float("GEMINI_BACKOFF_SECONDS", default=2.0)
+GEMINI_BACKOFF_CAP_SECONDS = env.float("GEMINI_BACKOFF_CAP_SECONDS", default=16.0)
+GEMINI_BUDGET_SECONDS = env.float("GEMINI_BUDGET_SECONDS", default=110.0)
+# Celery rate limit of explain_scan per worker process, to protect the Gemini quota.
+GEMINI_RATE_LIMIT = env("GEMINI_RATE_LIMIT", default="30/m")
+# explain_scan's own time limits: the soft one lies above the whole Gemini budget, so the
+# budget (not Celery) ends a slow explanation and the offline fallback still gets written.
+EXPLAIN_SOFT_TIME_LIMIT = int(GEMINI_BUDGET_SECONDS) + 30
+EXPLAIN_TIME_LIMIT = EXPLAIN_SOFT_TIME_LIMIT + 30
+
 # CELERY — https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -196,7 +228,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # takes far longer than the 4 s Celery waits for a new process by default.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"scans.tasks.classify_scan": {"queue": "ml"}}
+CELERY_TASK_ROUTES = {
+    "scans.tasks.classify_scan": {"queue": "ml"},
+    "scans.tasks.explain_scan": {"queue": "default"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
