@@ -3,12 +3,14 @@ nothing left to do, so running a step twice is harmless.
 
 `scans.ml.inference` (TensorFlow) is imported inside the functions that need it: this module
 is imported by the web process too (through scans.tasks), which must never load TensorFlow.
+The Gemini SDK is likewise imported by scans.explain only when Gemini is called.
 """
 
 import io
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -17,9 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from scans.explain import OFFLINE_VERSION, Outcome, PredictionFacts, RegionStats, ScanFacts, explain
+from scans.explain.content import render_text
+from scans.explain.offline import explain_offline
+from scans.explain_settings import explain_config
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
-from scans.models import Prediction, Scan
+from scans.models import Explanation, Prediction, Scan
 from scans.storage import OVERLAY_FOLDER, image_delete, image_store
 
 logger = logging.getLogger(__name__)
@@ -68,11 +74,160 @@ def classify_scan(scan_id: int) -> None:
 
 
 def classification_committed(scan_id: int) -> None:
-    """What follows `classified`. The explanations issue queues explain_scan here; until it
-    lands, a classified scan is done at once."""
-    Scan.objects.filter(pk=scan_id, status=Scan.Status.CLASSIFIED).update(
-        status=Scan.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+    """What follows `classified`: explain_scan on the `default` queue, once the predictions
+    are committed. The scan stays `classified` until its explanation is written."""
+    # scans.tasks imports this module.
+    from scans import tasks
+
+    transaction.on_commit(lambda: tasks.enqueue_explanation(scan_id))
+
+
+# The engine's statistics for a heat map with no hot area (scans.ml.regions): what a
+# prediction stored without statistics is explained as, instead of losing its explanation.
+NO_HOT_AREA = {
+    "hot_fraction": 0.0,
+    "centroid": {"x": 0.5, "y": 0.5},
+    "peak": {"x": 0.5, "y": 0.5},
+    "bbox": {"x0": 0.5, "y0": 0.5, "x1": 0.5, "y1": 0.5},
+    "quadrant": "central",
+    "side": "midline",
+    "vertical": "middle",
+}
+
+
+def explain_scan(scan_id: int) -> None:
+    """Writes the scan's one explanation (Gemini's or the offline explainer's) and finishes
+    the scan, once. Whatever goes wrong here, the scan ends `done` and its predictions stay."""
+    explanation_id = _explanation_claim(scan_id)
+    if explanation_id is None:
+        return
+    outcome, reason = _explanation_outcome(scan_id)
+    _explanation_store(scan_id, explanation_id, outcome, reason)
+
+
+def _explanation_claim(scan_id: int) -> int | None:
+    """The id of a new pending Explanation, or None when there is nothing to do.
+
+    The pending row is the claim: a second delivery while the first is still running finds it
+    and leaves, so one scan costs at most one Gemini call. A pending row older than the task's
+    hard time limit was left by a worker that died, and is replaced.
+    """
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().filter(pk=scan_id).first()
+        if scan is None or scan.status != Scan.Status.CLASSIFIED:
+            # Deleted, already done, or sent back to the queue by a re-run.
+            return None
+        existing = Explanation.objects.filter(scan=scan).first()
+        if existing is not None:
+            stale_before = timezone.now() - timedelta(seconds=settings.EXPLAIN_TIME_LIMIT)
+            if existing.status != Explanation.Status.PENDING or existing.created_at > stale_before:
+                return None
+            existing.delete()
+        config = explain_config()
+        if config.uses_gemini:
+            explanation = Explanation.objects.create(
+                scan=scan, provider=Explanation.Provider.GEMINI, model=config.model
+            )
+        else:
+            explanation = Explanation.objects.create(scan=scan, provider=Explanation.Provider.OFFLINE)
+        # Touched so that the sweep (stuck_scans_claim) counts a stuck explanation from now.
+        scan.save(update_fields=["updated_at"])
+    return explanation.pk
+
+
+def _explanation_outcome(scan_id: int) -> tuple[Outcome | None, str]:
+    """The explanation, or (None, why) when not even the offline explainer could write one."""
+    facts = None
+    try:
+        facts = _scan_facts(scan_id)
+        return explain(facts, explain_config()), ""
+    except SoftTimeLimitExceeded:
+        reason = "the explanation took too long and was stopped"
+    except Exception as error:
+        logger.exception("scan %s: explanation failed", scan_id)
+        reason = f"internal error ({type(error).__name__})"
+    if facts is None:
+        return None, reason
+    return _offline_fallback(facts, reason), reason
+
+
+def _scan_facts(scan_id: int) -> ScanFacts:
+    """What the explanation may use, from the stored rows and images only: pixels, model ids,
+    labels, probabilities and heat-map statistics — no patient details, no file names."""
+    scan = Scan.objects.get(pk=scan_id)
+    return ScanFacts(
+        scan_png=_read_file(scan.image.name),
+        predictions=[
+            PredictionFacts(
+                model=p.model_name,
+                display_name=_model_display_name(p.model_name),
+                label=p.label,
+                probabilities=p.probabilities,
+                regions=RegionStats.from_stats(p.gradcam_stats or NO_HOT_AREA),
+                overlay_png=_read_file(p.gradcam.name),
+            )
+            for p in scan.predictions.order_by("model_name")
+        ],
     )
+
+
+def _model_display_name(name: str) -> str:
+    # The architecture's name, not the card's: the card is read from disk and may be missing.
+    facts = registry.ARCHITECTURE_FACTS.get(name)
+    return facts.display_name if facts else name
+
+
+def _read_file(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def _offline_fallback(facts: ScanFacts, reason: str) -> Outcome | None:
+    try:
+        content = explain_offline(facts)
+    except Exception:
+        logger.exception("offline explainer failed")
+        return None
+    return Outcome(
+        provider="offline",
+        model=None,
+        prompt_version=OFFLINE_VERSION,
+        content=content,
+        text=render_text(content),
+        is_fallback=True,
+        reason=reason,
+        latency_ms=0,
+        attempts=0,
+    )
+
+
+def _explanation_store(scan_id: int, explanation_id: int, outcome: Outcome | None, reason: str) -> None:
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().filter(pk=scan_id).first()
+        if outcome is None:
+            fields = {"status": Explanation.Status.FAILED, "provider": Explanation.Provider.OFFLINE, "error": reason}
+        else:
+            fields = {
+                "status": Explanation.Status.DONE,
+                "provider": outcome.provider,
+                "model": outcome.model or "",
+                "prompt_version": outcome.prompt_version,
+                "content": outcome.content,
+                "text": outcome.text,
+                "is_fallback": outcome.is_fallback,
+                "error": outcome.reason or "",
+                "latency_ms": outcome.latency_ms,
+                "attempts": outcome.attempts,
+            }
+        written = Explanation.objects.filter(pk=explanation_id, status=Explanation.Status.PENDING).update(**fields)
+        if scan is None or not written or scan.status != Scan.Status.CLASSIFIED:
+            # Our claim was taken over or the scan was re-run meanwhile: that run finishes it.
+            return
+        scan.status = Scan.Status.DONE
+        scan.finished_at = timezone.now()
+        scan.save(update_fields=["status", "finished_at", "updated_at"])
+    provider = outcome.provider if outcome else "none"
+    logger.info("scan %s explained (%s)%s", scan_id, provider, f": {reason}" if reason else "")
 
 
 def stuck_scans_claim() -> list[int]:
@@ -91,6 +246,23 @@ def stuck_scans_claim() -> list[int]:
         Scan.objects.filter(pk__in=ids).update(updated_at=timezone.now())
     if ids:
         logger.warning("re-queueing %d stuck scans: %s", len(ids), ids)
+    return ids
+
+
+def stuck_explanations_claim() -> list[int]:
+    """Ids of scans left `classified` for too long: their explain_scan was lost (broker
+    flushed, or a worker died on the embedded broker, which never redelivers). Touched like
+    stuck_scans_claim's, so each is sent once per sweep period."""
+    cutoff = timezone.now() - settings.SCAN_STUCK_AFTER
+    with transaction.atomic():
+        ids = list(
+            Scan.objects.select_for_update()
+            .filter(status=Scan.Status.CLASSIFIED, updated_at__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        Scan.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    if ids:
+        logger.warning("re-queueing the explanation of %d stuck scans: %s", len(ids), ids)
     return ids
 
 

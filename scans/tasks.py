@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
+from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from scans import pipeline
@@ -18,10 +19,23 @@ def classify_scan(scan_id: int) -> None:
     pipeline.classify_scan(scan_id)
 
 
+# rate_limit protects the Gemini quota (per worker process); the soft time limit lies above
+# the whole Gemini budget, so the budget ends a slow call and the fallback is still written.
+@shared_task(
+    rate_limit=settings.GEMINI_RATE_LIMIT,
+    soft_time_limit=settings.EXPLAIN_SOFT_TIME_LIMIT,
+    time_limit=settings.EXPLAIN_TIME_LIMIT,
+)
+def explain_scan(scan_id: int) -> None:
+    pipeline.explain_scan(scan_id)
+
+
 @shared_task
 def sweep_stuck_scans() -> None:
     for scan_id in pipeline.stuck_scans_claim():
         enqueue_classification(scan_id)
+    for scan_id in pipeline.stuck_explanations_claim():
+        enqueue_explanation(scan_id)
 
 
 def enqueue_classification(scan_id: int) -> None:
@@ -34,6 +48,18 @@ def enqueue_classification(scan_id: int) -> None:
         classify_scan.delay(scan_id)
     except OperationalError:
         logger.warning("broker unavailable: scan %s waits for the sweep", scan_id)
+
+
+def enqueue_explanation(scan_id: int) -> None:
+    """Sends explain_scan to the `default` queue, after the predictions are committed.
+
+    If the broker is down the scan stays classified, with its predictions, until the sweep
+    sends it again.
+    """
+    try:
+        explain_scan.delay(scan_id)
+    except OperationalError:
+        logger.warning("broker unavailable: the explanation of scan %s waits for the sweep", scan_id)
 
 
 @worker_init.connect

@@ -11,6 +11,10 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-insecure-key")
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A developer's own key must never make the suite call Gemini: tests that want Gemini point
+# these at the local fake server (tests/explain/fake_gemini.py).
+GEMINI_API_KEY = ""
+GEMINI_BASE_URL = ""
 
 # Tests never touch the developer's var/: conftest also points MEDIA_ROOT at each test's tmp_path.
 # A worker started by a test in another process is handed TEST_TMP_DIR to share this folder.

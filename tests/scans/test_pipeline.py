@@ -4,7 +4,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 
-from scans import pipeline
+from scans import pipeline, tasks
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
 from scans.models import Prediction, Scan
@@ -32,14 +32,19 @@ def scan(db):
     return ScanFactory()
 
 
-def test_it_stores_one_prediction_per_requested_model_and_finishes(scan, engines):
+def test_it_stores_one_prediction_per_requested_model_and_queues_the_explanation(
+    scan, engines, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(tasks.explain_scan, "delay", queued.append)
     scan.requested_models = ["custom_cnn", "xception"]
     scan.save()
-    pipeline.classify_scan(scan.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.classify_scan(scan.pk)
     scan.refresh_from_db()
-    assert scan.status == Scan.Status.DONE
+    assert scan.status == Scan.Status.CLASSIFIED
     assert scan.attempts == 1
-    assert scan.finished_at is not None
+    assert queued == [scan.pk]
     assert sorted(p.model_name for p in scan.predictions.all()) == ["custom_cnn", "xception"]
 
 
@@ -81,7 +86,7 @@ def test_a_redelivered_task_completes_a_scan_left_processing(scan, engines):
     Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=1)
     pipeline.classify_scan(scan.pk)
     scan.refresh_from_db()
-    assert scan.status == Scan.Status.DONE
+    assert scan.status == Scan.Status.CLASSIFIED
     assert scan.attempts == 2
 
 

@@ -25,7 +25,7 @@ def real_scan():
 def test_the_real_engine_produces_a_complete_prediction(real_scan):
     pipeline.classify_scan(real_scan.pk)
     real_scan.refresh_from_db()
-    assert real_scan.status == Scan.Status.DONE, real_scan.error
+    assert real_scan.status == Scan.Status.CLASSIFIED, real_scan.error
     prediction = real_scan.predictions.get()
     assert prediction.label in CLASS_NAMES
     assert set(prediction.probabilities) == set(CLASS_NAMES)
@@ -43,3 +43,14 @@ def test_is_idempotent_with_the_real_engine(real_scan):
     pipeline.classify_scan(real_scan.pk)
     pipeline.classify_scan(real_scan.pk)
     assert Prediction.objects.filter(scan=real_scan).count() == 1
+
+
+def test_the_real_engine_output_is_explained_offline(real_scan):
+    """The stored scan and Grad-CAM overlay are metadata-free PNGs that scans.explain accepts."""
+    pipeline.classify_scan(real_scan.pk)
+    pipeline.explain_scan(real_scan.pk)
+    real_scan.refresh_from_db()
+    assert real_scan.status == Scan.Status.DONE
+    explanation = real_scan.explanation
+    assert (explanation.provider, explanation.status, explanation.is_fallback) == ("offline", "done", False)
+    assert explanation.content["summary"]
