@@ -76,9 +76,24 @@ class PredictionOutput(serializers.ModelSerializer):
 
 
 class ExplanationOutput(serializers.ModelSerializer):
+    reason = serializers.CharField(
+        source="error",
+        help_text="Why the text is not Gemini's (no key, privacy setting, or the failure that made it a fallback).",
+    )
+
     class Meta:
         model = Explanation
-        fields = ["provider", "model", "prompt_version", "status", "content", "text", "is_fallback", "created_at"]
+        fields = [
+            "provider",
+            "model",
+            "prompt_version",
+            "status",
+            "content",
+            "text",
+            "is_fallback",
+            "reason",
+            "created_at",
+        ]
 
 
 class ScanOutput(serializers.ModelSerializer):
@@ -109,5 +124,8 @@ class ScanOutput(serializers.ModelSerializer):
 
     @extend_schema_field(ExplanationOutput(allow_null=True))
     def get_explanation(self, scan: Scan) -> dict | None:
+        """Null until the explanation is written (while it runs, its row is only a claim)."""
         explanation = getattr(scan, "explanation", None)
-        return ExplanationOutput(explanation).data if explanation else None
+        if explanation is None or explanation.status == Explanation.Status.PENDING:
+            return None
+        return ExplanationOutput(explanation).data
