@@ -12,7 +12,7 @@ from audit.services import audit_record
 from scans import selectors, services
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
-from scans.models import Patient, Prediction, Review, Scan
+from scans.models import Explanation, Patient, Prediction, Review, Scan
 from scans.templatetags.portal import label_display, model_display, percent
 
 
@@ -97,6 +97,20 @@ class PredictionInline(admin.StackedInline):
         )
 
 
+class ExplanationInline(admin.StackedInline):
+    model = Explanation
+    fields = (
+        ("provider", "model", "prompt_version"),
+        ("status", "is_fallback", "error"),
+        "text",
+        ("latency_ms", "attempts", "created_at"),
+    )
+    readonly_fields = tuple(f for group in fields for f in (group if isinstance(group, tuple) else (group,)))
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
 class LabelFilter(admin.SimpleListFilter):
     title = "label"
     parameter_name = "label"
@@ -151,8 +165,8 @@ class ScanAdmin(admin.ModelAdmin):
     list_select_related = ("patient",)
     search_fields = ("patient__medical_record_number",)
     date_hierarchy = "created_at"
-    actions = ["rerun_classification", "mark_reviewed"]
-    inlines = [PredictionInline]
+    actions = ["rerun_classification", "regenerate_explanation", "mark_reviewed"]
+    inlines = [PredictionInline, ExplanationInline]
     fields = (
         "thumbnail_large",
         "patient",
@@ -195,6 +209,15 @@ class ScanAdmin(admin.ModelAdmin):
     @admin.action(description="Re-run classification of the selected scans")
     def rerun_classification(self, request, queryset) -> None:
         self._each(request, queryset, lambda scan: services.scan_rerun(scan=scan), "re-queued")
+
+    @admin.action(description="Regenerate the explanation of the selected scans", permissions=["change"])
+    def regenerate_explanation(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda scan: services.explanation_regenerate(scan=scan, requested_by=request.user),
+            "queued for a new explanation",
+        )
 
     @admin.action(description="Mark the selected scans reviewed (agree with the result)")
     def mark_reviewed(self, request, queryset) -> None:

@@ -191,6 +191,27 @@ def scan_rerun(*, scan: Scan) -> Scan:
     return scan
 
 
+def explanation_regenerate(*, scan: Scan, requested_by: User) -> Scan:
+    """Throws away a finished scan's explanation and queues a new one; the predictions stay.
+
+    The scan goes back to `classified`, so its page shows "Explanation pending" and polls
+    until explain_scan has written the new one.
+    """
+    if not requested_by.is_reviewer:
+        raise ValidationError("Only staff reviewers can regenerate explanations.")
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().get(pk=scan.pk)
+        if scan.status != Scan.Status.DONE:
+            raise ValidationError("Only a finished scan's explanation can be regenerated.")
+        Explanation.objects.filter(scan=scan).delete()
+        scan.status = Scan.Status.CLASSIFIED
+        scan.finished_at = None
+        scan.save(update_fields=["status", "finished_at", "updated_at"])
+        transaction.on_commit(lambda: tasks.enqueue_explanation(scan.pk))
+    logger.info("scan %s: explanation regenerating", scan.pk)
+    return scan
+
+
 def _images_delete(names: list[str]) -> None:
     for name in names:
         image_delete(name=name)

@@ -17,5 +17,10 @@ urlpatterns = [
     path("scans/<int:scan_id>/", views.scan_detail, name="scan-detail"),
     path("scans/<int:scan_id>/result/", views.scan_result, name="scan-result"),
     path("scans/<int:scan_id>/review/", views.scan_review, name="scan-review"),
+    path(
+        "scans/<int:scan_id>/explanation/regenerate/",
+        views.explanation_regenerate,
+        name="explanation-regenerate",
+    ),
     path("models/<str:name>/", views.model_card, name="model-card"),
 ]

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from audit.models import AuditEvent
 from audit.services import audit_record
 from scans import selectors, services
+from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
 
 PAGE_SIZE = 25
@@ -134,7 +135,12 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
 
 
 def _scan_context(scan, review_form: ReviewForm | None = None) -> dict:
-    return {"scan": scan, "pending": scan.status in selectors.PENDING, "review_form": review_form or ReviewForm()}
+    return {
+        "scan": scan,
+        "pending": scan.status in selectors.PENDING,
+        "review_form": review_form or ReviewForm(),
+        "gemini_mode": gemini_mode(),
+    }
 
 
 @login_required
@@ -167,6 +173,21 @@ def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
             messages.success(request, "Review saved.")
             return redirect("scans:scan-detail", scan_id=scan.pk)
     return render(request, "scans/scan_detail.html", _scan_context(scan, form), status=400)
+
+
+@login_required
+@require_POST
+def explanation_regenerate(request: HttpRequest, scan_id: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    if not request.user.is_reviewer:
+        raise PermissionDenied
+    try:
+        services.explanation_regenerate(scan=scan, requested_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "A new explanation is being written.")
+    return redirect("scans:scan-detail", scan_id=scan.pk)
 
 
 @login_required

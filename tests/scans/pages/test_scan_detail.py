@@ -101,7 +101,7 @@ def test_the_explanation_slot_shows_a_written_explanation(client, owner, done_sc
     client.force_login(owner)
     body = client.get(f"/scans/{done_scan.pk}/").content.decode()
     assert "A hedged summary." in body
-    assert "Written by Offline explainer" in body
+    assert "Offline explainer</strong> — generated without a language model" in body
 
 
 def test_viewing_a_scan_is_audited(client, owner, done_scan):
