@@ -2,9 +2,17 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts.models import Team, User
+
+REVIEWERS_GROUP = "Reviewers"
+# What the Django admin needs from a staff reviewer: to list and open the scans app's rows and
+# to run its actions (re-run, regenerate the explanation, mark reviewed). Which rows they see is
+# still decided by team membership (scans.selectors).
+REVIEWER_APP = "scans"
+REVIEWER_PERMISSION_PREFIXES = ("view_", "change_")
 
 DEMO_TEAM_NAME = "Demo team"
 DEFAULT_DEMO_USERNAME = "demo"
@@ -32,3 +40,26 @@ def demo_account_ensure(*, username: str = "", password: str = "") -> DemoAccoun
     user.save()
     team.members.add(user)
     return DemoAccount(username=username, password=password, team=team, created=created)
+
+
+@transaction.atomic
+def reviewers_group_ensure() -> Group:
+    """Creates or updates the Reviewers group and puts every staff reviewer in it, and only
+    them; idempotent, run after every `migrate`."""
+    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
+    group.permissions.set(
+        Permission.objects.filter(content_type__app_label=REVIEWER_APP).filter(
+            codename__regex=rf"^({'|'.join(REVIEWER_PERMISSION_PREFIXES)})"
+        )
+    )
+    group.user_set.set(User.objects.filter(role=User.Role.REVIEWER))
+    return group
+
+
+def reviewer_group_sync(*, user: User) -> None:
+    """Puts a staff reviewer in the Reviewers group, or takes anyone else out of it."""
+    group = Group.objects.filter(name=REVIEWERS_GROUP).first() or reviewers_group_ensure()
+    if user.is_reviewer:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
