@@ -1,4 +1,5 @@
-"""The web process must never import TensorFlow (it would cost seconds and gigabytes)."""
+"""The web process must never import TensorFlow (it would cost seconds and gigabytes), nor
+the Gemini SDK, which only the worker's explain_scan needs."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ django.setup()
 import config.urls, config.wsgi, scans.api.views, scans.api.files, scans.services, scans.tasks, scans.health
 from django.test import Client
 Client().get("/healthz")
-heavy = sorted(m for m in ("tensorflow", "keras", "scans.ml.inference") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "scans.ml.inference", "google.genai") if m in sys.modules)
 print(",".join(heavy) or "clean")
 """
 
