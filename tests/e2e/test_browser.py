@@ -96,6 +96,12 @@ def test_a_clinician_uploads_a_scan_and_watches_it_classified(live_server, brows
     if first_status != "done":
         assert page.locator("#status-announcer").text_content().endswith(" is done.")
 
+    explanation = page.locator("#explanation .explanation")
+    assert explanation.get_attribute("data-provider") == "offline"
+    assert "Offline explainer — generated without a language model" in explanation.inner_text()
+    for heading in ("Summary", "Highlighted regions", "Supporting findings", "Caveats"):
+        assert explanation.get_by_role("heading", name=heading, exact=True).is_visible()
+
     label = page.locator(".result-summary .label").first.inner_text()
     assert label in ("Glioma", "Meningioma", "No tumour", "Pituitary tumour")
     page.wait_for_function(

@@ -50,7 +50,7 @@ def test_a_worker_killed_mid_scan_still_completes_it_exactly_once(tmp_path, priv
         "--concurrency",
         "1",
         "--queues",
-        "ml",
+        "ml,default",
         "--without-mingle",
         "--without-gossip",
         "--without-heartbeat",

@@ -1,5 +1,6 @@
-"""A real Celery worker on the configured broker (filesystem here, Redis in CI) runs the real
-engine on a real scan uploaded through the API, and the API reports the result."""
+"""A real Celery worker on the configured broker (filesystem here, Redis in CI), consuming both
+queues, runs the real engine on a real scan uploaded through the API, then the offline
+explainer (no Gemini key in tests), and the API reports the result with its explanation."""
 
 import time
 
@@ -36,6 +37,9 @@ def test_a_real_worker_classifies_an_uploaded_scan(team, owner):
             body = client.get(scan_url).json()
 
     assert body["status"] == "done", body
+    explanation = body["explanation"]
+    assert (explanation["provider"], explanation["status"], explanation["is_fallback"]) == ("offline", "done", False)
+    assert explanation["content"]["summary"] and explanation["text"].startswith("Summary")
     [prediction] = body["predictions"]
     assert prediction["label"] in CLASS_NAMES
     assert prediction["timings"]["total_ms"] > 0
