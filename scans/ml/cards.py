@@ -79,6 +79,8 @@ def render_markdown(card: dict) -> str:
             f"- guided backprop: {sanity['guided_backprop']['mean_spearman']:.3f} — "
             + ("passes" if sanity["guided_backprop"]["passes"] else "fails: it largely shows the image's edges"),
         ]
+    if card.get("notes"):
+        lines += ["", "## Notes on this run", ""] + [f"- {note}" for note in card["notes"]]
     lines += [
         "",
         "## Known limits",
