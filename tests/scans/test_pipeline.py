@@ -175,6 +175,8 @@ def test_the_worker_start_report_names_a_corrupted_weights_file(monkeypatch, cap
 
     monkeypatch.setattr(registry, "weights_available", lambda name: name == "custom_cnn")
     monkeypatch.setattr(registry, "verify_weights", corrupted)
+    # A worker started earlier in the session may have raised this logger's level.
+    caplog.set_level(logging.INFO, logger="scans.pipeline")
     pipeline.weights_report()
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors == ["model custom_cnn: Weights file weights/custom_cnn.weights.h5 does not match its card"]
