@@ -8,6 +8,7 @@ from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from scans import pipeline
+from scans.explain_settings import gemini_mode
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +20,13 @@ def classify_scan(scan_id: int) -> None:
     pipeline.classify_scan(scan_id)
 
 
-# rate_limit protects the Gemini quota (per worker process); the soft time limit lies above
-# the whole Gemini budget, so the budget ends a slow call and the fallback is still written.
+# rate_limit protects the Gemini quota (per worker process). Offline explanations spend no
+# quota, and a rate limit would then only hold the worker's prefetched classifications
+# behind its token bucket (measured: upload → classified 2.0 s instead of 0.4 s). The soft
+# time limit lies above the whole Gemini budget, so the budget ends a slow call and the
+# fallback is still written.
 @shared_task(
-    rate_limit=settings.GEMINI_RATE_LIMIT,
+    rate_limit=settings.GEMINI_RATE_LIMIT if gemini_mode().effective != "off" else None,
     soft_time_limit=settings.EXPLAIN_SOFT_TIME_LIMIT,
     time_limit=settings.EXPLAIN_TIME_LIMIT,
 )
