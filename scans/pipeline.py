@@ -19,9 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from scans.explain import OFFLINE_VERSION, Outcome, PredictionFacts, RegionStats, ScanFacts, explain
-from scans.explain.content import render_text
-from scans.explain.offline import explain_offline
+from scans.explain import Outcome, PredictionFacts, RegionStats, ScanFacts, explain, offline_fallback
 from scans.explain_settings import explain_config
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
@@ -184,21 +182,10 @@ def _read_file(name: str) -> bytes:
 
 def _offline_fallback(facts: ScanFacts, reason: str) -> Outcome | None:
     try:
-        content = explain_offline(facts)
+        return offline_fallback(facts, reason)
     except Exception:
         logger.exception("offline explainer failed")
         return None
-    return Outcome(
-        provider="offline",
-        model=None,
-        prompt_version=OFFLINE_VERSION,
-        content=content,
-        text=render_text(content),
-        is_fallback=True,
-        reason=reason,
-        latency_ms=0,
-        attempts=0,
-    )
 
 
 def _explanation_store(scan_id: int, explanation_id: int, outcome: Outcome | None, reason: str) -> None:

@@ -47,15 +47,7 @@ def patient_create(
         birth_year=birth_year,
         notes=notes,
     )
-    patient.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            patient.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"medical_record_number": "A patient with this record number already exists in this team."}
-        ) from None
-    return patient
+    return _patient_save(patient)
 
 
 def models_resolve(*, choice: str | None) -> tuple[str, ...]:
@@ -156,15 +148,7 @@ def patient_update(
     patient.sex = sex
     patient.birth_year = birth_year
     patient.notes = notes
-    patient.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            patient.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"medical_record_number": "A patient with this record number already exists in this team."}
-        ) from None
-    return patient
+    return _patient_save(patient)
 
 
 def scan_rerun(*, scan: Scan) -> Scan:
@@ -215,3 +199,16 @@ def explanation_regenerate(*, scan: Scan, requested_by: User) -> Scan:
 def _images_delete(names: list[str]) -> None:
     for name in names:
         image_delete(name=name)
+
+
+def _patient_save(patient: Patient) -> Patient:
+    """Validate and save; a duplicate MRN in the team is a field error, not a 500."""
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"medical_record_number": "A patient with this record number already exists in this team."}
+        ) from None
+    return patient

@@ -10,7 +10,7 @@ Nothing here imports Django, and the google-genai SDK is imported only when Gemi
 """
 
 from .config import DEFAULT_MODEL, PRIVACY_MODES, ExplainConfig
-from .explainer import Outcome, explain
+from .explainer import Outcome, explain, offline_fallback
 from .facts import PredictionFacts, RegionStats, ScanFacts
 from .offline import OFFLINE_VERSION
 from .prompts import PROMPT_VERSION
@@ -26,4 +26,5 @@ __all__ = [
     "RegionStats",
     "ScanFacts",
     "explain",
+    "offline_fallback",
 ]

@@ -80,6 +80,11 @@ def explain(facts: ScanFacts, config: ExplainConfig) -> Outcome:
     )
 
 
+def offline_fallback(facts: ScanFacts, reason: str) -> Outcome:
+    """The offline explanation marked as a fallback, for a caller whose own step failed."""
+    return _offline(facts, time.monotonic(), reason=reason, fallback=True)
+
+
 def _offline(
     facts: ScanFacts, started: float, *, reason: str, fallback: bool = False, attempts: int = 0
 ) -> Outcome:
