@@ -1,7 +1,7 @@
 """Serving: load a registered model once, classify bytes, and draw its heat maps.
 
 The model is called through a compiled tf.function with a fixed input signature; Keras'
-model.predict() would add tens of milliseconds of per-call set-up to every scan.
+batch-prediction loop would add tens of milliseconds of per-call set-up to every scan.
 """
 
 import functools
