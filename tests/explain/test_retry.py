@@ -1,8 +1,10 @@
 """The retry loop: exponential back-off with a cap, inside one time budget."""
 
+import subprocess
+import sys
+
 import pytest
 
-from scans.explain import ExplainConfig
 from scans.explain.retry import AttemptError, GaveUp, backoff_delay, call_with_retries
 
 
@@ -38,8 +40,39 @@ def failing(retryable=True, *, takes_s=0.0, time=None, timeouts=None):
     return attempt
 
 
-def test_the_default_budget_stays_under_two_minutes():
-    assert ExplainConfig().budget_s < 120
+def test_the_budget_the_worker_reads_stays_under_two_minutes():
+    from scans.explain_settings import explain_config
+
+    assert explain_config().budget_s < 120
+
+
+# Run in a fresh interpreter: the task's rate limit is fixed when scans.tasks is imported,
+# and the test settings configure no key.
+RATE_LIMIT_WITH_A_KEY = """
+from django.conf import settings
+settings.GEMINI_API_KEY = "a-key"
+import django
+django.setup()
+from scans import tasks
+print(tasks.explain_scan.rate_limit, settings.GEMINI_RATE_LIMIT)
+"""
+
+
+def test_with_a_key_set_explain_scan_is_rate_limited_by_the_setting():
+    from tests.conftest import REPO_ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", RATE_LIMIT_WITH_A_KEY],
+        cwd=REPO_ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "config.settings.test", "GEMINI_RATE_LIMIT": "7/m", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    rate_limit, setting = done.stdout.split()
+    assert rate_limit == setting == "7/m"
 
 
 @pytest.mark.parametrize(
