@@ -4,7 +4,7 @@ import io
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageFile
 
 from scans.images import PNG_SIGNATURE, ImageRejected, image_clean
 from tests.images import HTML_AS_PNG, SVG, jpeg_bytes, png_bomb, png_bytes
@@ -80,6 +80,28 @@ def test_it_rejects_a_decompression_bomb_from_its_header():
 def test_it_rejects_more_pixels_than_the_limit_before_decoding():
     with pytest.raises(ImageRejected, match="Image too large"):
         image_clean(data=png_bytes(100, 100), max_bytes=LIMITS["max_bytes"], max_pixels=9_999)
+
+
+def test_it_refuses_an_image_over_the_limit_without_decoding_a_pixel(monkeypatch):
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def spying_load(image):
+        decoded.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spying_load)
+    # 49 megapixels: above our 40 MP limit, below Pillow's own bomb check (~89 MP), so only
+    # our header check can refuse it before its pixels are decoded.
+    over_our_limit = png_bomb(7000)
+    assert 40_000_000 < 7000 * 7000 < Image.MAX_IMAGE_PIXELS
+
+    with pytest.raises(ImageRejected, match="Image too large"):
+        clean(over_our_limit)
+
+    assert decoded == []
+    clean(png_bytes(70, 70))  # the spy does see an image within the limit being decoded
+    assert (70, 70) in decoded
 
 
 def test_it_rejects_more_bytes_than_the_limit():
