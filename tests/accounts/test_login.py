@@ -1,5 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from tests.factories import UserFactory
 
@@ -44,9 +48,39 @@ def test_repeated_failures_lock_the_token_endpoint_too(api_client, user):
     assert "token" not in response.json()
 
 
-def test_a_session_expires_after_the_idle_timeout_and_every_request_extends_it(client, user):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+def _session_row(client) -> Session:
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def _idle_for(client, minutes: float) -> None:
+    """As if the last request had been `minutes` ago: the stored expiry moves that much closer."""
+    row = _session_row(client)
+    row.expire_date -= timedelta(minutes=minutes)
+    row.save()
+
+
+def test_the_idle_timeout_is_30_minutes_by_default():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
+
+
+def test_a_session_idle_for_longer_than_the_timeout_is_over(client, user):
     login(client, PASSWORD)
-    client.get("/api/v1/patients/")
-    assert client.session.get_expiry_age() == 30 * 60
+    assert client.get("/patients/").status_code == 200
+
+    _idle_for(client, settings.SESSION_COOKIE_AGE / 60 + 1)
+
+    response = client.get("/patients/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_every_request_pushes_the_idle_timeout_forward(client, user):
+    login(client, PASSWORD)
+    _idle_for(client, settings.SESSION_COOKIE_AGE / 60 - 1)  # one minute left
+
+    assert client.get("/patients/").status_code == 200
+
+    left = _session_row(client).expire_date - timezone.now()
+    assert left > timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    _idle_for(client, settings.SESSION_COOKIE_AGE / 60 - 1)
+    assert client.get("/patients/").status_code == 200

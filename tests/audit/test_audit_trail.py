@@ -1,8 +1,15 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.models import AuditEvent
+from scans.models import Scan
 from tests.conftest import token_client
 from tests.factories import PatientFactory, PredictionFactory
+from tests.images import png_bytes
+
+
+def _png() -> SimpleUploadedFile:
+    return SimpleUploadedFile("scan.png", png_bytes(), content_type="image/png")
 
 
 @pytest.fixture
@@ -56,3 +63,32 @@ def test_nobody_can_change_or_delete_an_event(owner_api, prediction):
         AuditEvent.objects.update(action="create")
     with pytest.raises(PermissionError):
         AuditEvent.objects.all().delete()
+
+
+def test_uploading_a_scan_through_the_api_is_recorded(owner_api, team, owner, fake_weights):
+    patient = PatientFactory(team=team, created_by=owner)
+    response = owner_api.post(f"/api/v1/patients/{patient.pk}/scans/", {"image": _png()}, format="multipart")
+    assert response.status_code == 202
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.object_type, event.object_id) == (
+        owner,
+        "create",
+        "scan",
+        str(response.json()["id"]),
+    )
+
+
+def test_uploading_a_scan_through_the_page_is_recorded(client, team, owner, fake_weights):
+    patient = PatientFactory(team=team, created_by=owner)
+    client.force_login(owner)
+    client.post("/upload/", {"patient": patient.pk, "model": "custom_cnn", "images": _png()})
+    scan = Scan.objects.get()
+    event = AuditEvent.objects.get(action="create")
+    assert (event.actor, event.object_type, event.object_id) == (owner, "scan", str(scan.pk))
+
+
+def test_reading_a_patients_scans_through_the_api_is_recorded(owner_api, owner, prediction):
+    patient = prediction.scan.patient
+    owner_api.get(f"/api/v1/patients/{patient.pk}/scans/")
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.object_type, event.object_id) == (owner, "view", "patient", str(patient.pk))
