@@ -1,0 +1,42 @@
+"""The README's promise table names the tests that prove each promise: they must exist, so the
+table cannot drift from the suite."""
+
+import re
+
+from tests.conftest import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text()
+PROMISES_HEADING = "## What we promise, and the test that proves it"
+TEST_REFERENCE = re.compile(r"`(tests/[^`\s]+)`")
+
+
+def _promise_rows() -> list[str]:
+    section = README.split(PROMISES_HEADING, 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    return rows[1:]  # the header row names no test
+
+
+def _missing(reference: str) -> str | None:
+    path, _, name = reference.partition("::")
+    target = REPO_ROOT / path
+    if not target.exists():
+        return f"{path} does not exist"
+    if name and not re.search(rf"^\s*(async )?def {re.escape(name)}\(", target.read_text(), re.MULTILINE):
+        return f"{path} has no test named {name}"
+    return None
+
+
+def test_the_readme_has_a_promise_table():
+    assert len(_promise_rows()) >= 18
+
+
+def test_every_promise_names_at_least_one_test_function():
+    vague = [row.split("|")[1].strip() for row in _promise_rows() if "::" not in row]
+    assert vague == []
+
+
+def test_every_test_the_readme_names_exists():
+    references = TEST_REFERENCE.findall(README)
+    assert len(references) > 30
+    problems = [problem for reference in references if (problem := _missing(reference))]
+    assert problems == []
