@@ -1,12 +1,18 @@
-"""Checking an uploaded scan and re-encoding it, before anything is stored.
+"""Checking an uploaded scan, and re-encoding it.
 
 The order matters: size, then magic bytes, then the dimensions from the header, and only
 then the pixels. Every failure is an ImageRejected with a message for a person.
+
+The web request only checks (image_inspect: a full decode, bounded by the pixel limit, is
+cheap); re-encoding (image_clean: PNG compression costs up to ten times the decode) runs in
+the worker, before the scan is classified (scans.intake).
 """
 
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -22,6 +28,13 @@ class ImageRejected(ValidationError):
 
 
 @dataclass(frozen=True)
+class InspectedImage:
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class CleanImage:
     png: bytes
     sha256: str
@@ -29,14 +42,17 @@ class CleanImage:
     height: int
 
 
+def image_inspect(*, data: bytes, max_bytes: int, max_pixels: int, min_side: int = 1) -> InspectedImage:
+    """Validates uploaded bytes as a PNG or JPEG scan we can read, without re-encoding it."""
+    _check_bytes(data, max_bytes=max_bytes)
+    with _opened(data, max_pixels=max_pixels, min_side=min_side) as image:
+        image.load()
+        return InspectedImage(sha256=hashlib.sha256(data).hexdigest(), width=image.width, height=image.height)
+
+
 def image_clean(*, data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
     """Validates uploaded bytes and returns them re-encoded as a metadata-free PNG."""
-    if not data:
-        raise ImageRejected("The file is empty.")
-    if len(data) > max_bytes:
-        raise ImageRejected(f"The file is too large: the limit is {max_bytes // (1024 * 1024)} MB.")
-    if not (data.startswith(PNG_SIGNATURE) or data.startswith(JPEG_SIGNATURE)):
-        raise ImageRejected("Unsupported file type: only PNG and JPEG images are accepted.")
+    _check_bytes(data, max_bytes=max_bytes)
     image = _decode(data, max_pixels=max_pixels)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -48,19 +64,40 @@ def image_clean(*, data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
     )
 
 
+def _check_bytes(data: bytes, *, max_bytes: int) -> None:
+    if not data:
+        raise ImageRejected("The file is empty.")
+    if len(data) > max_bytes:
+        raise ImageRejected(f"The file is too large: the limit is {max_bytes // (1024 * 1024)} MB.")
+    if not (data.startswith(PNG_SIGNATURE) or data.startswith(JPEG_SIGNATURE)):
+        raise ImageRejected("Unsupported file type: only PNG and JPEG images are accepted.")
+
+
 def _decode(data: bytes, *, max_pixels: int) -> Image.Image:
-    too_large = f"Image too large: the limit is {max_pixels // 1_000_000} megapixels."
+    with _opened(data, max_pixels=max_pixels) as image:
+        image.load()
+        return _to_storable_mode(ImageOps.exif_transpose(image))
+
+
+@contextmanager
+def _opened(data: bytes, *, max_pixels: int, min_side: int = 1) -> Iterator[Image.Image]:
+    """The image with only its header read; whatever goes wrong inside the block becomes an
+    ImageRejected."""
+    too_large = f"Image too large: the limit is {max_pixels / 1_000_000:g} megapixels."
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its own limit and twice it; we want an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
-            # Image.open reads only the header, so this check runs before any pixel is decoded.
+            # Image.open reads only the header, so these checks run before any pixel is decoded.
             if image.width * image.height > max_pixels:
                 raise ImageRejected(too_large)
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return _to_storable_mode(image)
+            if min(image.width, image.height) < min_side:
+                raise ImageRejected(
+                    f"Image too small ({image.width}×{image.height}): a scan must be at least "
+                    f"{min_side} pixels on each side."
+                )
+            yield image
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -16,6 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -45,10 +46,13 @@ class _ModelOutput:
     timings: dict = field(default_factory=dict)
 
 
-def classify_scan(scan_id: int) -> None:
-    """Runs every requested model on the scan and stores the predictions, once."""
+def classify_scan(scan_id: int, *, resent: bool = False) -> None:
+    """Runs every requested model on the scan and stores the predictions, once.
+
+    `resent`: the message came from the sweep, not from the upload or a redelivery.
+    """
     started = time.perf_counter()
-    scan = _claim(scan_id)
+    scan = _claim(scan_id, resent=resent)
     if scan is None:
         return
     outputs: list[_ModelOutput] = []
@@ -67,7 +71,14 @@ def classify_scan(scan_id: int) -> None:
         logger.exception("scan %s: classification failed", scan_id)
         _fail(scan_id, "Classification failed because of an internal error.", outputs)
         return
-    if _store_results(scan_id, outputs, started):
+    try:
+        stored = _store_results(scan_id, outputs, started)
+    except Exception:
+        # The commit failed (the database went away): no row names these overlays. The task
+        # retries and draws new ones.
+        _discard(outputs)
+        raise
+    if stored:
         classification_committed(scan_id)
 
 
@@ -218,38 +229,39 @@ def _explanation_store(scan_id: int, explanation_id: int, outcome: Outcome | Non
 
 
 def stuck_scans_claim() -> list[int]:
-    """Ids of scans left queued or processing for too long (worker killed, broker flushed).
-
-    Each is touched so that the next sweep leaves it alone while its new task waits; the
-    attempt cap in _claim ends a scan that keeps getting stuck.
-    """
-    cutoff = timezone.now() - settings.SCAN_STUCK_AFTER
-    with transaction.atomic():
-        ids = list(
-            Scan.objects.select_for_update()
-            .filter(status__in=UNFINISHED, updated_at__lt=cutoff)
-            .values_list("pk", flat=True)
-        )
-        Scan.objects.filter(pk__in=ids).update(updated_at=timezone.now())
-    if ids:
-        logger.warning("re-queueing %d stuck scans: %s", len(ids), ids)
-    return ids
+    """Ids of scans whose classification message is probably lost: `queued` for longer than
+    SCAN_RESEND_AFTER (Redis restarted empty, or was down at upload), or `processing` under a
+    claim older than the hard time limit (its worker died)."""
+    now = timezone.now()
+    lost = Q(status=Scan.Status.QUEUED, updated_at__lt=now - settings.SCAN_RESEND_AFTER) | Q(
+        status=Scan.Status.PROCESSING, updated_at__lt=now - settings.SCAN_CLAIM_STALE_AFTER
+    )
+    return _resend_claim(Scan.objects.filter(lost), "scans")
 
 
 def stuck_explanations_claim() -> list[int]:
-    """Ids of scans left `classified` for too long: their explain_scan was lost (broker
-    flushed, or a worker died on the embedded broker, which never redelivers). Touched like
-    stuck_scans_claim's, so each is sent once per sweep period."""
-    cutoff = timezone.now() - settings.SCAN_STUCK_AFTER
+    """Ids of scans left `classified` for longer than SCAN_RESEND_AFTER: their explain_scan
+    was lost (broker flushed, or a worker died on the embedded broker, which never
+    redelivers). A second message for an explanation still being written is harmless: it
+    finds the pending row and leaves."""
+    cutoff = timezone.now() - settings.SCAN_RESEND_AFTER
+    return _resend_claim(Scan.objects.filter(status=Scan.Status.CLASSIFIED, updated_at__lt=cutoff), "explanations")
+
+
+# One sweep re-sends at most this many; the next sweep, seconds later, takes the rest.
+SWEEP_BATCH = 500
+
+
+def _resend_claim(stuck, what: str) -> list[int]:
+    """Touches and returns the stuck rows, so that the next sweep leaves them alone while their
+    new messages wait. SKIP LOCKED lets sweeps on many machines run at once without waiting
+    on, or re-sending, each other's rows; the attempt cap in _claim ends a scan that keeps
+    getting stuck."""
     with transaction.atomic():
-        ids = list(
-            Scan.objects.select_for_update()
-            .filter(status=Scan.Status.CLASSIFIED, updated_at__lt=cutoff)
-            .values_list("pk", flat=True)
-        )
+        ids = list(stuck.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
         Scan.objects.filter(pk__in=ids).update(updated_at=timezone.now())
     if ids:
-        logger.warning("re-queueing the explanation of %d stuck scans: %s", len(ids), ids)
+        logger.warning("re-sending %d stuck %s: %s", len(ids), what, ids)
     return ids
 
 
@@ -295,11 +307,15 @@ def _warm_up_scan() -> bytes:
 _WARM_UP_SCAN = _warm_up_scan()
 
 
-def _claim(scan_id: int) -> Scan | None:
+def _claim(scan_id: int, *, resent: bool = False) -> Scan | None:
     with transaction.atomic():
         scan = Scan.objects.select_for_update().filter(pk=scan_id).first()
         if scan is None or scan.status not in UNFINISHED:
             # Deleted, or another run already finished it.
+            return None
+        if resent and scan.status == Scan.Status.PROCESSING and not _claim_is_stale(scan):
+            # The sweep re-sent a scan that was only waiting in the queue; its own message
+            # arrived first and a live run holds it.
             return None
         if scan.attempts >= settings.SCAN_MAX_ATTEMPTS:
             scan.status = Scan.Status.FAILED
@@ -313,6 +329,10 @@ def _claim(scan_id: int) -> Scan | None:
         scan.started_at = timezone.now()
         scan.save(update_fields=["status", "attempts", "error", "started_at", "updated_at"])
     return scan
+
+
+def _claim_is_stale(scan: Scan) -> bool:
+    return scan.started_at is None or scan.started_at < timezone.now() - settings.SCAN_CLAIM_STALE_AFTER
 
 
 def _engine(name: str):

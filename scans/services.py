@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Team, User
 from scans import tasks
-from scans.images import image_clean
+from scans.images import image_inspect
 from scans.ml import registry
 from scans.ml.errors import WeightsError
 from scans.models import Explanation, Patient, Review, Scan
-from scans.storage import SCAN_FOLDER, image_delete, image_store
+from scans.storage import image_delete, upload_store
 
 logger = logging.getLogger(__name__)
 
@@ -80,23 +80,26 @@ def scan_submit(
 ) -> Scan:
     """Validates and stores an uploaded scan, then queues its classification on commit.
 
-    Nothing is stored and no row is written unless the bytes pass every check.
+    Nothing is stored and no row is written unless the bytes pass every check. The bytes are
+    stored as they came; the worker re-encodes them before classifying (scans.intake).
     """
     models = models_resolve(choice=model)
     if file.size is not None and file.size > settings.SCAN_MAX_UPLOAD_BYTES:
         # Refuse from the declared size, before reading a byte of it into memory.
         limit_mb = settings.SCAN_MAX_UPLOAD_BYTES // (1024 * 1024)
         raise ValidationError({"image": f"The file is too large: the limit is {limit_mb} MB."})
+    data = file.read(settings.SCAN_MAX_UPLOAD_BYTES + 1)
     try:
-        clean = image_clean(
-            data=file.read(settings.SCAN_MAX_UPLOAD_BYTES + 1),
+        checked = image_inspect(
+            data=data,
             max_bytes=settings.SCAN_MAX_UPLOAD_BYTES,
             max_pixels=settings.SCAN_MAX_PIXELS,
+            min_side=settings.SCAN_MIN_SIDE,
         )
     except ValidationError as error:
         raise ValidationError({"image": error.messages}) from None
 
-    name = image_store(png=clean.png, folder=SCAN_FOLDER)
+    name = upload_store(data=data)
     try:
         with transaction.atomic():
             scan = Scan.objects.create(
@@ -104,9 +107,9 @@ def scan_submit(
                 uploaded_by=uploaded_by,
                 image=name,
                 original_filename=(file.name or "")[:255],
-                sha256=clean.sha256,
-                width=clean.width,
-                height=clean.height,
+                sha256=checked.sha256,
+                width=checked.width,
+                height=checked.height,
                 acquisition_date=acquisition_date,
                 requested_models=list(models),
             )

@@ -4,7 +4,7 @@ from django.core.files.storage import default_storage
 from accounts.models import Team, User
 from scans.ml.classes import CLASS_NAMES
 from scans.models import Patient, Prediction, Scan
-from scans.storage import OVERLAY_FOLDER, SCAN_FOLDER, image_store
+from scans.storage import INCOMING_FOLDER, OVERLAY_FOLDER, SCAN_FOLDER, image_store
 from tests.images import png_bytes
 
 
@@ -73,7 +73,7 @@ class PredictionFactory(factory.django.DjangoModelFactory):
 def stored_files() -> list[str]:
     """Every file in private storage, for "no file was written" assertions."""
     found = []
-    for folder in (SCAN_FOLDER, OVERLAY_FOLDER):
+    for folder in (INCOMING_FOLDER, SCAN_FOLDER, OVERLAY_FOLDER):
         if default_storage.exists(folder):
             found += [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
     return found

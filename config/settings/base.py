@@ -153,18 +153,31 @@ TEMPLATES = [
 # UPLOADS — limits checked by scans.images before any pixel is decoded.
 # ------------------------------------------------------------------------------
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
-SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=40_000_000)
+# The largest slice in the training set is 1920×1080 (2.1 MP), the smallest side 150 px; a
+# 4K screenshot (8.3 MP) still fits. 1×1 "images" are refused at upload, not in the worker.
+SCAN_MAX_PIXELS = env.int("SCAN_MAX_PIXELS", default=16_000_000)
+SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 # A whole request above this is refused with 413 before Django reads the body.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=50 * 1024 * 1024)
 # Larger uploads are spooled to a temporary file instead of being held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# SCAN PIPELINE
+# SCAN PIPELINE — recovery thresholds are derived from the task time limits (CELERY below).
 # ------------------------------------------------------------------------------
-# A scan still queued or processing after this long is re-queued by the sweep; after
-# SCAN_MAX_ATTEMPTS tries it fails. It must exceed the hard time limit of one try.
-SCAN_STUCK_AFTER = timedelta(seconds=env.int("SCAN_STUCK_AFTER_SECONDS", default=600))
+# After SCAN_MAX_ATTEMPTS claims a scan fails instead of being tried again.
 SCAN_MAX_ATTEMPTS = env.int("SCAN_MAX_ATTEMPTS", default=3)
+# How often beat runs the sweep (scans.tasks.sweep_stuck_scans). It is one indexed query,
+# safe to run on many machines at once (rows are claimed with SKIP LOCKED).
+SCAN_SWEEP_SECONDS = env.int("SCAN_SWEEP_SECONDS", default=10)
+# A scan still `queued` (or `classified`, waiting for its explanation) this long after its
+# last change has probably lost its broker message (Redis restarted without persistence, or
+# the broker was down at upload): it is sent again. A duplicate message is harmless — the
+# pipeline's claim makes the second one a no-op — so this can be short.
+SCAN_RESEND_AFTER = timedelta(seconds=env.int("SCAN_RESEND_AFTER_SECONDS", default=30))
+# Worker heartbeats (health.heartbeat): how often each worker writes one, and how old the
+# newest may be before /readyz says the queue has no live worker.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=10)
+WORKER_HEARTBEAT_STALE_AFTER = env.int("WORKER_HEARTBEAT_STALE_AFTER_SECONDS", default=60)
 
 # EXPLANATIONS — Gemini through google-genai, or the offline explainer (scans.explain).
 # https://ai.google.dev/gemini-api/docs/api-key
@@ -197,11 +210,18 @@ EXPLAIN_TIME_LIMIT = EXPLAIN_SOFT_TIME_LIMIT + 30
 # CELERY — https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
-# Redis redelivers an unacknowledged task after this long: it must exceed the hard time
-# limit, or a long task would run twice while the first run is still alive.
-CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+# One classification takes about a second (two models: a few); the limits leave room for a
+# loaded machine and are short enough that a dead worker's claim is recognised quickly.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
+# A `processing` claim older than the hard limit (plus a margin for the commit) belongs to a
+# worker that died: the sweep sends the scan again (RELIABILITY.md 22).
+SCAN_CLAIM_STALE_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 15)
+# Redis hands an unacknowledged message (its worker was SIGKILLed) to another worker after
+# this long. Above the hard limit, so a live classification is never delivered twice; an
+# explanation may run longer (its Gemini budget) and a second delivery of it finds the
+# first one's pending row and leaves. The restore sweep runs every 5 s instead of ~100 s.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30)
 BROKER_DIR = Path(env("BROKER_DIR", default=str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -215,8 +235,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
-        "socket_connect_timeout": 5,
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+        # Without timeouts a publish waits forever on a Redis that vanished mid-connection.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
     }
+# An upload whose message cannot be sent stays queued for the sweep: fail fast, not after
+# Celery's default three retries.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A scan's status and results live on its row; nobody reads Celery results.
 CELERY_TASK_IGNORE_RESULT = True
@@ -235,7 +262,12 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-scans": {"task": "scans.tasks.sweep_stuck_scans", "schedule": 60.0},
+    "sweep-stuck-scans": {
+        "task": "scans.tasks.sweep_stuck_scans",
+        "schedule": float(SCAN_SWEEP_SECONDS),
+        # Sweeps that could not run during an outage are not worth running late, all at once.
+        "options": {"expires": float(SCAN_SWEEP_SECONDS)},
+    },
 }
 
 # REST FRAMEWORK — https://www.django-rest-framework.org/api-guide/settings/

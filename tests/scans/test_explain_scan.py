@@ -238,7 +238,7 @@ def test_the_sweep_requeues_explanations_that_were_lost(scan, monkeypatch):
     monkeypatch.setattr(tasks.explain_scan, "delay", sent.append)
     monkeypatch.setattr(tasks.classify_scan, "delay", lambda scan_id: None)
     fresh = ScanFactory(status=Scan.Status.CLASSIFIED)
-    long_ago = timezone.now() - django_settings.SCAN_STUCK_AFTER - timedelta(seconds=1)
+    long_ago = timezone.now() - django_settings.SCAN_RESEND_AFTER - timedelta(seconds=1)
     Scan.objects.exclude(pk=fresh.pk).update(updated_at=long_ago)
     tasks.sweep_stuck_scans()
     tasks.sweep_stuck_scans()
@@ -250,7 +250,6 @@ def test_the_task_runs_on_the_default_queue_with_a_time_limit_above_the_budget()
     # The test settings configure no key: nothing to protect, so no rate limit.
     assert tasks.explain_scan.rate_limit is None
     assert django_settings.GEMINI_BUDGET_SECONDS < tasks.explain_scan.soft_time_limit < tasks.explain_scan.time_limit
-    assert tasks.explain_scan.time_limit < django_settings.SCAN_STUCK_AFTER.total_seconds()
 
 
 def test_the_explanation_logs_no_patient_identifiers(scan, gemini, caplog):

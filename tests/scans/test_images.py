@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from scans.images import PNG_SIGNATURE, ImageRejected, image_clean
+from scans.images import PNG_SIGNATURE, ImageRejected, image_clean, image_inspect
 from tests.images import HTML_AS_PNG, SVG, jpeg_bytes, png_bomb, png_bytes
 
 LIMITS = {"max_bytes": 20 * 1024 * 1024, "max_pixels": 40_000_000}
@@ -127,3 +127,21 @@ def test_the_decoder_survives_damaged_real_images(cut, flip):
     damaged = good[:position] + bytes([flip]) + good[position + 1 :]
     with contextlib.suppress(ImageRejected):
         clean(damaged)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (63, 512), (512, 20)])
+def test_the_upload_check_refuses_an_image_too_small_to_be_a_slice(size):
+    with pytest.raises(ImageRejected, match="Image too small"):
+        image_inspect(data=png_bytes(*size), max_bytes=10**6, max_pixels=10**6, min_side=64)
+
+
+def test_the_upload_check_reads_the_pixels_but_does_not_reencode(monkeypatch):
+    data = png_bytes(100, 80)
+    monkeypatch.setattr(Image.Image, "save", lambda *args, **kwargs: pytest.fail("re-encoded on the request path"))
+    checked = image_inspect(data=data, max_bytes=10**6, max_pixels=10**6, min_side=64)
+    assert (checked.width, checked.height) == (100, 80)
+
+
+def test_the_upload_check_refuses_a_truncated_image():
+    with pytest.raises(ImageRejected, match="damaged or truncated"):
+        image_inspect(data=png_bytes(256, 256)[:-30], max_bytes=10**6, max_pixels=10**6, min_side=64)

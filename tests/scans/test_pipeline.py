@@ -181,3 +181,15 @@ def test_the_worker_start_report_names_a_corrupted_weights_file(monkeypatch, cap
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors == ["model custom_cnn: Weights file weights/custom_cnn.weights.h5 does not match its card"]
     assert "model xception: weights not installed" in caplog.text
+
+
+def test_overlays_drawn_before_a_failed_commit_are_deleted(scan, engines, monkeypatch):
+    from django import db
+
+    def database_gone(*args, **kwargs):
+        raise db.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline, "_store_results", database_gone)
+    with pytest.raises(db.OperationalError):
+        pipeline.classify_scan(scan.pk)
+    assert stored_files() == [scan.image.name]

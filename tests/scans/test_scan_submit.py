@@ -22,7 +22,7 @@ def upload(data: bytes, name: str = "scan.png") -> SimpleUploadedFile:
 def test_it_stores_the_scan_under_a_generated_name(patient, owner):
     scan = scan_submit(patient=patient, uploaded_by=owner, file=upload(png_bytes(), "../../x.png"))
     assert scan.status == Scan.Status.QUEUED
-    assert scan.image.name.startswith("scans/")
+    assert scan.image.name.startswith("incoming/")
     assert "x.png" not in scan.image.name
     assert scan.original_filename == "x.png"  # Django keeps only the base name
     assert stored_files() == [scan.image.name]

@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import Reject
+from django import db
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -8,7 +10,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from config.celery_app import app
-from scans import tasks
+from scans import pipeline, tasks
 from scans.models import Scan
 from scans.services import scan_submit
 from tests.factories import PatientFactory, ScanFactory
@@ -19,7 +21,7 @@ from tests.images import png_bytes
 def sent(monkeypatch):
     """Scan ids handed to the broker, in order."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.classify_scan, "delay", lambda scan_id: ids.append(scan_id))
+    monkeypatch.setattr(tasks.classify_scan, "delay", lambda scan_id, **kwargs: ids.append(scan_id))
     return ids
 
 
@@ -71,36 +73,152 @@ def test_the_classify_task_survives_a_worker_crash():
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_time_limits_are_ordered_soft_hard_visibility_sweep():
+def test_time_limits_are_ordered_soft_hard_stale_claim_visibility():
     soft, hard = app.conf.task_soft_time_limit, app.conf.task_time_limit
-    assert 0 < soft < hard < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
-    assert hard < settings.SCAN_STUCK_AFTER.total_seconds()
+    assert 0 < soft < hard < settings.SCAN_CLAIM_STALE_AFTER.total_seconds()
+    assert hard < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
 
 
-def test_the_sweep_is_scheduled():
+def test_a_dead_workers_scan_is_sent_again_within_two_minutes():
+    # RELIABILITY.md 22: the claim goes stale, then the next sweep re-sends it.
+    worst_case = settings.SCAN_CLAIM_STALE_AFTER.total_seconds() + settings.SCAN_SWEEP_SECONDS
+    assert worst_case < 120
+    assert settings.CELERY_BROKER_VISIBILITY_TIMEOUT + 5 < 120
+
+
+def test_a_lost_message_is_sent_again_within_a_minute():
+    assert settings.SCAN_RESEND_AFTER.total_seconds() + settings.SCAN_SWEEP_SECONDS < 60
+
+
+def test_the_sweep_is_scheduled_every_few_seconds_and_never_runs_late():
     schedule = app.conf.beat_schedule["sweep-stuck-scans"]
     assert schedule["task"] == tasks.sweep_stuck_scans.name
+    assert schedule["schedule"] <= 10
+    assert schedule["options"]["expires"] <= schedule["schedule"]
+
+
+def age(scans, seconds: float) -> None:
+    Scan.objects.filter(pk__in=[s.pk for s in scans]).update(updated_at=timezone.now() - timedelta(seconds=seconds))
 
 
 @pytest.mark.django_db
-def test_the_sweep_requeues_only_scans_stuck_for_too_long(sent):
-    long_ago = timezone.now() - settings.SCAN_STUCK_AFTER - timedelta(seconds=1)
-    stuck_queued = ScanFactory()
-    stuck_processing = ScanFactory(status=Scan.Status.PROCESSING)
-    fresh = ScanFactory()
-    finished = ScanFactory(status=Scan.Status.DONE)
-    Scan.objects.exclude(pk=fresh.pk).update(updated_at=long_ago)
+def test_the_sweep_resends_a_scan_queued_for_longer_than_the_resend_delay(sent):
+    old, _fresh, finished = ScanFactory(), ScanFactory(), ScanFactory(status=Scan.Status.DONE)
+    age([old, finished], settings.SCAN_RESEND_AFTER.total_seconds() + 1)
 
     tasks.sweep_stuck_scans()
 
-    assert sorted(sent) == sorted([stuck_queued.pk, stuck_processing.pk])
-    assert finished.pk not in sent
+    assert sent == [old.pk]
 
 
 @pytest.mark.django_db
-def test_the_sweep_does_not_requeue_a_scan_twice_in_a_row(sent):
+def test_the_sweep_resends_a_processing_scan_only_once_its_claim_is_stale(sent):
+    live = ScanFactory(status=Scan.Status.PROCESSING)
+    dead = ScanFactory(status=Scan.Status.PROCESSING)
+    age([live], settings.SCAN_RESEND_AFTER.total_seconds() + 1)
+    age([dead], settings.SCAN_CLAIM_STALE_AFTER.total_seconds() + 1)
+
+    tasks.sweep_stuck_scans()
+
+    assert sent == [dead.pk]
+
+
+@pytest.mark.django_db
+def test_the_sweep_does_not_resend_a_scan_twice_in_a_row(sent):
     scan = ScanFactory()
-    Scan.objects.update(updated_at=timezone.now() - settings.SCAN_STUCK_AFTER - timedelta(seconds=1))
+    age([scan], settings.SCAN_RESEND_AFTER.total_seconds() + 1)
     tasks.sweep_stuck_scans()
     tasks.sweep_stuck_scans()
     assert sent == [scan.pk]
+
+
+@pytest.mark.django_db
+def test_the_sweep_marks_what_it_sends_as_resent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tasks.classify_scan, "delay", lambda *args, **kwargs: calls.append((args, kwargs)))
+    scan = ScanFactory()
+    age([scan], settings.SCAN_RESEND_AFTER.total_seconds() + 1)
+    tasks.sweep_stuck_scans()
+    assert calls == [((scan.pk,), {"resent": True})]
+
+
+@pytest.mark.django_db
+def test_the_sweep_just_ends_when_the_database_is_away(sent, monkeypatch):
+    def database_down():
+        raise db.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline, "stuck_scans_claim", database_down)
+    tasks.sweep_stuck_scans()
+    assert sent == []
+
+
+@pytest.mark.django_db
+def test_a_resent_message_leaves_a_scan_that_a_live_run_holds():
+    scan = ScanFactory(status=Scan.Status.PROCESSING, attempts=1, started_at=timezone.now())
+    assert pipeline._claim(scan.pk, resent=True) is None
+    assert Scan.objects.get(pk=scan.pk).attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_resent_message_takes_over_a_stale_claim():
+    started = timezone.now() - settings.SCAN_CLAIM_STALE_AFTER - timedelta(seconds=1)
+    scan = ScanFactory(status=Scan.Status.PROCESSING, attempts=1, started_at=started)
+    assert pipeline._claim(scan.pk, resent=True) is not None
+    assert Scan.objects.get(pk=scan.pk).attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_redelivered_message_takes_over_a_fresh_claim():
+    # reject_on_worker_lost: the pool process that held it died a moment ago.
+    scan = ScanFactory(status=Scan.Status.PROCESSING, attempts=1, started_at=timezone.now())
+    assert pipeline._claim(scan.pk) is not None
+
+
+@pytest.fixture
+def no_waiting(monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(tasks.time, "sleep", waits.append)
+    return waits
+
+
+def flaky(failures: int, error: Exception):
+    calls = []
+
+    def step(scan_id, **kwargs):
+        calls.append(scan_id)
+        if len(calls) <= failures:
+            raise error
+
+    step.calls = calls
+    return step
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "error", [db.OperationalError("the database system is shutting down"), db.InterfaceError("connection closed")]
+)
+def test_a_database_blip_is_retried_with_back_off_not_dropped(monkeypatch, no_waiting, error):
+    scan = ScanFactory()
+    step = flaky(3, error)
+    monkeypatch.setattr(pipeline, "classify_scan", step)
+    tasks.classify_scan.run(scan.pk)
+    assert step.calls == [scan.pk] * 4
+    assert no_waiting == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.django_db
+def test_a_long_outage_hands_the_message_back_to_the_queue(monkeypatch, no_waiting):
+    scan = ScanFactory()
+    monkeypatch.setattr(pipeline, "classify_scan", flaky(1000, db.OperationalError("connection refused")))
+    with pytest.raises(Reject) as rejected:
+        tasks.classify_scan.run(scan.pk)
+    assert rejected.value.requeue is True
+    assert sum(no_waiting) <= tasks.RETRY_BUDGET_SECONDS
+
+
+@pytest.mark.django_db
+def test_an_explanation_survives_a_database_blip(monkeypatch, no_waiting):
+    step = flaky(1, db.OperationalError("connection refused"))
+    monkeypatch.setattr(pipeline, "explain_scan", step)
+    tasks.explain_scan.run(7)
+    assert step.calls == [7, 7]
