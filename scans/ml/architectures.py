@@ -15,12 +15,17 @@ from scans.ml.classes import CLASS_NAMES
 LAST_CONV = "last_conv"
 
 
-def custom_cnn(input_size: int = 224) -> keras.Model:
+def custom_cnn(input_size: int = 224, tumour_map: bool = False) -> keras.Model:
     """A compact VGG-style CNN sized for 2 CPU cores: a stride-2 stem, then four conv stages.
 
     Measured here (batch 32, 224 px): the origin-like full-resolution stack costs ~8 min an
     epoch; this one ~2 min. Depthwise-separable blocks were no faster on TensorFlow's CPU
     kernels (their backward pass is slow), so the stages use plain 3×3 convolutions.
+
+    With `tumour_map`, training adds a second output: a 1×1 convolution on the last feature
+    map that predicts, per cell, whether the tumour lies there (supervised by the figshare
+    masks). It makes the features that Grad-CAM reads describe the lesion rather than the
+    image's source; serving builds the network without it, from the same weights.
     """
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
@@ -38,15 +43,22 @@ def custom_cnn(input_size: int = 224) -> keras.Model:
         if stage < len(widths):
             x = layers.MaxPooling2D(name=f"s{stage}_pool")(x)
 
+    features = x
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="dropout")(x)
     logits = layers.Dense(len(CLASS_NAMES), name="logits")(x)
     probs = layers.Activation("softmax", name="probs")(logits)
+    if tumour_map:
+        cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
+        return keras.Model(inputs, [probs, cells], name="custom_cnn")
     return keras.Model(inputs, probs, name="custom_cnn")
 
 
-def xception(input_size: int = 299) -> keras.Model:
-    """The origin's head on Xception: GlobalMaxPool, Dropout .3, Dense 128, Dropout .25, softmax."""
+def xception(input_size: int = 299, tumour_map: bool = False) -> keras.Model:
+    """The origin's head on Xception: GlobalMaxPool, Dropout .3, Dense 128, Dropout .25, softmax.
+
+    `tumour_map` adds the same auxiliary training output as the custom CNN's.
+    """
     base = keras.applications.Xception(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
     x = layers.GlobalMaxPooling2D(name="gmp")(base.output)
     x = layers.Flatten(name="flatten")(x)
@@ -56,6 +68,9 @@ def xception(input_size: int = 299) -> keras.Model:
     x = layers.Dropout(0.25, name="dropout2")(x)
     logits = layers.Dense(len(CLASS_NAMES), name="logits")(x)
     probs = layers.Activation("softmax", name="probs")(logits)
+    if tumour_map:
+        cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(base.output)
+        return keras.Model(base.input, [probs, cells], name="xception")
     return keras.Model(base.input, probs, name="xception")
 
 

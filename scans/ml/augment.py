@@ -11,11 +11,17 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 
-def augment(square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | None = None) -> np.ndarray:
-    """A randomly altered copy of a uint8 square; `clahe` is the same square CLAHE-equalised."""
-    if clahe is not None and rng.random() < 0.2:
+def augment(
+    square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | None = None, mask: np.ndarray | None = None
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """A randomly altered copy of a uint8 square; `clahe` is the same square CLAHE-equalised.
+
+    With a `mask` (uint8, same side), returns (image, mask) with the same geometry applied to both.
+    """
+    if clahe is not None and rng.random() < 0.3:
         square = clahe
-    image = _geometry(Image.fromarray(square), rng)
+    transform = _geometry(square.shape[0], rng)
+    image = transform(Image.fromarray(square), Image.BILINEAR)
     if rng.random() < 0.5:
         image = ImageEnhance.Brightness(image).enhance(rng.uniform(0.6, 1.4))
     if rng.random() < 0.5:
@@ -39,13 +45,24 @@ def augment(square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | No
     if rng.random() < 0.15:
         noise = rng.normal(0.0, rng.uniform(2.0, 8.0), out.shape)
         out = np.clip(out + noise, 0, 255).astype(np.uint8)
-    return out
+    if rng.random() < 0.3:
+        out = _bias_field(out, rng)
+    if mask is None:
+        return out
+    return out, np.asarray(transform(Image.fromarray(mask), Image.NEAREST), dtype=np.uint8)
 
 
-def _geometry(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    if rng.random() < 0.5:
-        image = image.transpose(Image.FLIP_LEFT_RIGHT)
-    side = image.size[0]
+def _bias_field(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A smooth multiplicative intensity drift across the slice, as coil inhomogeneity makes."""
+    side = image.shape[0]
+    coarse = Image.fromarray(rng.uniform(0.75, 1.25, (3, 3)).astype(np.float32), mode="F")
+    field = np.asarray(coarse.resize((side, side), Image.BICUBIC), dtype=np.float32)
+    return np.clip(image * field, 0, 255).astype(np.uint8)
+
+
+def _geometry(side: int, rng: np.random.Generator):
+    """A random flip + rotation + scale + shift, as a function (image, resample) → image."""
+    flip = rng.random() < 0.5
     angle = np.deg2rad(rng.uniform(-12, 12))
     scale = rng.uniform(0.88, 1.12)
     shift_x, shift_y = rng.uniform(-0.06, 0.06, size=2) * side
@@ -60,4 +77,10 @@ def _geometry(image: Image.Image, rng: np.random.Generator) -> Image.Image:
         cos,
         centre + sin * centre - cos * centre + shift_y,
     )
-    return image.transform(image.size, Image.AFFINE, matrix, resample=Image.BILINEAR)
+
+    def apply(image: Image.Image, resample) -> Image.Image:
+        if flip:
+            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+        return image.transform(image.size, Image.AFFINE, matrix, resample=resample)
+
+    return apply

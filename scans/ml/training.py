@@ -1,10 +1,12 @@
 """The training loop: data split, cached preprocessing, augmentation, fit, calibration, card.
 
 Plain Keras 3 + NumPy + Pillow (no TensorFlow calls), so the same function trains the custom
-CNN on the CPU under TensorFlow and Xception on a GPU under JAX.
+CNN on the CPU under TensorFlow and Xception on a GPU under JAX. A run checkpoints every epoch
+(weights, optimiser state, history) so an interrupted run resumes where it stopped.
 """
 
 import hashlib
+import json
 import math
 import os
 import platform
@@ -21,7 +23,7 @@ from scans.ml import evaluation
 from scans.ml.architectures import ARCHITECTURES
 from scans.ml.augment import augment
 from scans.ml.classes import CLASS_NAMES
-from scans.ml.dataset import duplicate_groups, list_samples, stratified_group_split
+from scans.ml.dataset import MASKS_MANIFEST, duplicate_groups, list_samples, stratified_group_split
 from scans.ml.preprocess import crop_square, decode_scan, model_input, normalize, resize
 
 # Squares are cached a little larger than the model input so augmentation can rescale and
@@ -42,25 +44,82 @@ class Recipe:
     init: str = "scratch"
     imagenet_weights: str | None = None
     steps_per_epoch: int | None = None
+    # Weight of the auxiliary "where is the tumour" loss (0 turns it off); see architectures.
+    tumour_map_weight: float = 0.5
     extra: dict = field(default_factory=dict)
 
 
-def _load_square_and_gray(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mask_path_for(image_path: Path) -> Path:
+    """Where the dataset keeps an image's tumour mask (it may not have one)."""
+    masks = image_path.parent.parent / MASKS_MANIFEST.parent
+    return masks / image_path.parent.name / f"{image_path.stem}.png"
+
+
+def _crop_to_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The part of `image` inside `box` (which may reach past its edges), zero-padded."""
+    top, left, bottom, right = box
+    out = np.zeros((bottom - top, right - left), dtype=image.dtype)
+    src_top, src_left = max(top, 0), max(left, 0)
+    src_bottom, src_right = min(bottom, image.shape[0]), min(right, image.shape[1])
+    out[src_top - top : src_bottom - top, src_left - left : src_right - left] = image[
+        src_top:src_bottom, src_left:src_right
+    ]
+    return out
+
+
+def _load_sample(path: str, label: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Decoded scan, its cached head square, CLAHE of the square, and the tumour mask square:
+    zeros for a no-tumour image, None where a tumour image has no mask."""
     from skimage.exposure import equalize_adapthist
 
     gray = decode_scan(Path(path).read_bytes())
-    square = resize(crop_square(gray)[0], CACHE_SIDE)
+    square, box = crop_square(gray)
+    square = resize(square, CACHE_SIDE)
     clahe = (equalize_adapthist(square, clip_limit=0.02) * 255).astype(np.uint8)
-    return gray, square, clahe
+    mask = None
+    if CLASS_NAMES[label] == "notumor":
+        mask = np.zeros_like(square)
+    elif (mask_file := mask_path_for(Path(path))).is_file():
+        from PIL import Image
+
+        with Image.open(mask_file) as image:
+            full = (np.asarray(image.convert("L")) > 0).astype(np.uint8) * 255
+        if full.shape == gray.shape:
+            mask = np.asarray(Image.fromarray(_crop_to_box(full, box)).resize((CACHE_SIDE,) * 2, Image.NEAREST))
+    return gray, square, clahe, mask
+
+
+def masked_binary_crossentropy(y_true, y_pred):
+    """Cross-entropy over the cells whose target is known (≥ 0); -1 marks an image without a mask."""
+    ops = keras.ops
+    known = ops.cast(y_true >= 0, y_pred.dtype)
+    target = ops.clip(y_true, 0.0, 1.0)
+    pred = ops.clip(y_pred, 1e-6, 1.0 - 1e-6)
+    loss = -(target * ops.log(pred) + (1.0 - target) * ops.log(1.0 - pred))
+    return ops.sum(loss * known) / ops.maximum(ops.sum(known), 1.0)
+
+
+def cell_targets(mask: np.ndarray | None, size: int, cells: int) -> np.ndarray:
+    """A (cells, cells, 1) map: 1 where any tumour pixel falls in the cell, -1 everywhere when unknown."""
+    from PIL import Image
+
+    if mask is None:
+        return np.full((cells, cells, 1), -1.0, dtype=np.float32)
+    area = np.asarray(Image.fromarray(mask).resize((cells, cells), Image.BOX), dtype=np.float32)
+    return (area > 0).astype(np.float32)[:, :, None]
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    def __init__(self, squares, clahes, labels, recipe: Recipe, epoch_seed: Callable[[], int], **kwargs):
+    def __init__(self, squares, clahes, masks, labels, recipe: Recipe, start_epoch: int, cells: int | None, **kwargs):
         super().__init__(**kwargs)
-        self.squares, self.clahes, self.labels, self.recipe = squares, clahes, labels, recipe
-        self.epoch_seed = epoch_seed
+        self.squares, self.clahes, self.masks, self.labels, self.recipe = squares, clahes, masks, labels, recipe
+        self.cells = cells
         self.order = np.arange(len(labels))
-        self.on_epoch_end()
+        self._begin(start_epoch)
+
+    def _begin(self, epoch: int) -> None:
+        self.epoch = epoch
+        np.random.default_rng([self.recipe.seed, self.epoch]).shuffle(self.order)
 
     def __len__(self) -> int:
         full = math.ceil(len(self.labels) / self.recipe.batch_size)
@@ -72,26 +131,23 @@ class AugmentedBatches(keras.utils.PyDataset):
         # augmentations whatever thread happens to build the batch.
         rng = np.random.default_rng([self.recipe.seed, self.epoch, index])
         size = self.recipe.input_size
-        images = np.stack(
-            [
-                np.repeat(normalize(resize(augment(self.squares[i], rng, self.clahes[i]), size))[:, :, None], 3, axis=2)
-                for i in batch
-            ]
-        ).astype(np.float32)
-        return images, keras.utils.to_categorical(self.labels[batch], len(CLASS_NAMES))
+        images, maps = [], []
+        for i in batch:
+            mask = self.masks[i] if self.cells is not None else None
+            if mask is None:
+                square = augment(self.squares[i], rng, self.clahes[i])
+            else:
+                square, mask = augment(self.squares[i], rng, self.clahes[i], mask)
+            if self.cells is not None:
+                maps.append(cell_targets(mask, size, self.cells))
+            images.append(np.repeat(normalize(resize(square, size))[:, :, None], 3, axis=2))
+        classes = keras.utils.to_categorical(self.labels[batch], len(CLASS_NAMES))
+        if self.cells is None:
+            return np.stack(images).astype(np.float32), classes
+        return np.stack(images).astype(np.float32), {"probs": classes, "tumour_map": np.stack(maps)}
 
     def on_epoch_end(self) -> None:
-        self.epoch = self.epoch_seed()
-        np.random.default_rng([self.recipe.seed, self.epoch]).shuffle(self.order)
-
-
-class _EpochCounter(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self._begin(self.epoch + 1)
 
 
 def sha256_of(path: Path) -> str:
@@ -131,18 +187,19 @@ class TrainingData:
     grays: list[np.ndarray]
     squares: np.ndarray
     clahes: np.ndarray
+    masks: list[np.ndarray | None]
 
 
 def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print) -> TrainingData:
     samples = list_samples(Path(data_dir))
-    log(f"{len(samples)} images; grouping duplicates…")
-    groups = duplicate_groups([s.path for s in samples])
+    log(f"{len(samples)} images; grouping duplicates, mirrored copies and patients…")
+    groups = duplicate_groups([s.path for s in samples], Path(data_dir))
     train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.seed)
-    log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} duplicate groups)")
+    log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} groups)")
     log("decoding and caching images…")
     workers = max(1, min(4, os.cpu_count() or 1))
     with ProcessPoolExecutor(workers) as pool:
-        loaded = list(pool.map(_load_square_and_gray, [str(s.path) for s in samples], chunksize=32))
+        loaded = list(pool.map(_load_sample, [str(s.path) for s in samples], [s.label for s in samples], chunksize=32))
     return TrainingData(
         data_dir=Path(data_dir),
         samples=samples,
@@ -153,56 +210,157 @@ def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print
         grays=[item[0] for item in loaded],
         squares=np.stack([item[1] for item in loaded]),
         clahes=np.stack([item[2] for item in loaded]),
+        masks=[item[3] for item in loaded],
     )
 
 
-def train(data_dir: Path, out_path: Path, recipe: Recipe, log: Callable[[str], None] = print) -> dict:
-    """Train, keep the best epoch on validation, calibrate, and return the model card."""
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file, so a run killed mid-save keeps the previous checkpoint."""
+    partial = path.with_name(f".partial-{path.name}")
+    write(partial)
+    os.replace(partial, path)
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """After every epoch: validation accuracy of the serving network, the best weights to
+    `out_path`, and everything needed to resume (weights, optimiser state, history) to `directory`."""
+
+    def __init__(self, directory: Path, out_path: Path, serving: keras.Model, val_inputs, val_labels, recipe, state):
+        super().__init__()
+        self.directory, self.out_path, self.serving = directory, out_path, serving
+        self.val_inputs, self.val_labels, self.recipe, self.state = val_inputs, val_labels, recipe, state
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        probs = np.concatenate(
+            [
+                keras.ops.convert_to_numpy(self.serving(self.val_inputs[i : i + 64], training=False))
+                for i in range(0, len(self.val_inputs), 64)
+            ]
+        )
+        val_accuracy = float((probs.argmax(axis=1) == self.val_labels).mean())
+        history = self.state["history"]
+        logs = logs or {}
+        for key, value in {
+            "loss": logs.get("loss"),
+            "accuracy": logs.get("accuracy", logs.get("probs_accuracy")),
+            "tumour_map_loss": logs.get("tumour_map_loss"),
+            "val_accuracy": val_accuracy,
+            "seconds": time.monotonic() - self.epoch_started,
+        }.items():
+            if value is not None:
+                history.setdefault(key, []).append(round(float(value), 4))
+        if val_accuracy > self.state["best"]:
+            self.state["best"], self.state["best_epoch"] = val_accuracy, epoch + 1
+            _atomic_write(self.out_path, lambda p: self.serving.save_weights(str(p)))
+        self.state["epoch"] = epoch + 1
+        # A compiled model's weights file carries its optimiser state too (Adamax moments, step).
+        _atomic_write(self.directory / "last.weights.h5", lambda p: self.model.save_weights(str(p)))
+        _atomic_write(self.directory / "state.json", lambda p: p.write_text(json.dumps(self.state, indent=1)))
+        per_epoch = float(np.mean(history["seconds"][-3:]))
+        left = self.recipe.epochs - (epoch + 1)
+        eta = time.strftime("%H:%M", time.localtime(time.time() + left * per_epoch))
+        print(
+            f"epoch {epoch + 1}/{self.recipe.epochs}: loss {logs.get('loss', float('nan')):.4f}, "
+            f"val_accuracy {val_accuracy:.4f} (best {self.state['best']:.4f} at {self.state['best_epoch']}), "
+            f"{per_epoch / 60:.1f} min/epoch, ETA {eta}",
+            flush=True,
+        )
+        if epoch + 1 - self.state["best_epoch"] >= self.recipe.patience:
+            print(f"no improvement for {self.recipe.patience} epochs: stopping early", flush=True)
+            self.state["stopped_early"] = True
+            self.model.stop_training = True
+
+
+def train(
+    data_dir: Path,
+    out_path: Path,
+    recipe: Recipe,
+    log: Callable[[str], None] = print,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    callbacks: list | None = None,
+) -> dict:
+    """Train (or resume), keep the best epoch on validation, calibrate, and return the model card.
+
+    `checkpoint_dir` receives the resumable state after every epoch; with `resume`, the run
+    stored there continues from its last finished epoch with its own recipe.
+    """
     started = time.monotonic()
     out_path = Path(out_path)
     if not out_path.name.endswith(".weights.h5"):
         raise ValueError(f"--out must end in .weights.h5 (got {out_path.name})")
-    keras.utils.set_random_seed(recipe.seed)
+    directory = Path(checkpoint_dir or out_path.parent / f".{recipe.model}-checkpoint")
+    state_file = directory / "state.json"
+    if resume:
+        if not state_file.is_file():
+            raise FileNotFoundError(f"{directory} holds no checkpointed run (no state.json) to resume.")
+        state = json.loads(state_file.read_text())
+        recipe = Recipe(**state["recipe"])
+        log(f"resuming {recipe.model} after epoch {state['epoch']} of {recipe.epochs} (best {state['best']:.4f})")
+    else:
+        if state_file.exists():
+            raise FileExistsError(f"{directory} already holds a run: resume it (--resume) or remove the folder.")
+        state = {"recipe": asdict(recipe), "epoch": 0, "best": -1.0, "best_epoch": 0, "history": {}, "seconds": 0.0}
+    directory.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe.seed + state["epoch"])
     data = load_data(data_dir, recipe, log)
     val_inputs = np.stack([model_input(data.grays[i], recipe.input_size) for i in data.val_idx])
     val_labels = data.labels[data.val_idx]
 
-    model = ARCHITECTURES[recipe.model](recipe.input_size)
-    if recipe.init == "imagenet":
-        model.load_weights(recipe.imagenet_weights, skip_mismatch=True)
-    counter = _EpochCounter()
+    with_map = recipe.tumour_map_weight > 0
+    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=with_map)
+    serving = keras.Model(network.input, network.get_layer("probs").output) if with_map else network
+    if recipe.init == "imagenet" and not resume:
+        network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
+    cells = network.get_layer("tumour_map").output.shape[1] if with_map else None
     train_idx = data.train_idx
     batches = AugmentedBatches(
         data.squares[train_idx],
         data.clahes[train_idx],
+        [data.masks[i] for i in train_idx],
         data.labels[train_idx],
         recipe,
-        lambda: counter.epoch,
+        start_epoch=state["epoch"],
+        cells=cells,
         workers=2,
     )
     steps = len(batches) * recipe.epochs
     schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps, alpha=0.02)
-    model.compile(
-        optimizer=keras.optimizers.Adamax(learning_rate=schedule),
-        loss=keras.losses.CategoricalCrossentropy(),
-        metrics=["accuracy"],
+    if with_map:
+        losses = {"probs": keras.losses.CategoricalCrossentropy(), "tumour_map": masked_binary_crossentropy}
+        weights, metrics = {"probs": 1.0, "tumour_map": recipe.tumour_map_weight}, {"probs": ["accuracy"]}
+    else:
+        losses, weights, metrics = keras.losses.CategoricalCrossentropy(), None, ["accuracy"]
+    network.compile(
+        optimizer=keras.optimizers.Adamax(learning_rate=schedule), loss=losses, loss_weights=weights, metrics=metrics
     )
+    if resume:
+        network.optimizer.build(network.trainable_variables)  # so loading restores its state too
+        network.load_weights(str(directory / "last.weights.h5"))
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    history = model.fit(
-        batches,
-        validation_data=(val_inputs, keras.utils.to_categorical(val_labels, len(CLASS_NAMES))),
-        epochs=recipe.epochs,
-        callbacks=[
-            counter,
-            keras.callbacks.ModelCheckpoint(
-                str(out_path), monitor="val_accuracy", save_best_only=True, save_weights_only=True
-            ),
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=recipe.patience),
-            keras.callbacks.CSVLogger(str(out_path.with_suffix("").with_suffix(".log.csv"))),
-        ],
-        verbose=2,
-    )
-    return finish(data, out_path, recipe, history.history, time.monotonic() - started, log)
+    done = state["epoch"] >= recipe.epochs or state.get("stopped_early")
+    if not done:
+        fit_started = time.monotonic()
+        network.fit(
+            batches,
+            epochs=recipe.epochs,
+            initial_epoch=state["epoch"],
+            callbacks=[
+                Checkpoints(directory, out_path, serving, val_inputs, val_labels, recipe, state),
+                *(callbacks or []),
+            ],
+            verbose=0,
+        )
+        state["seconds"] += time.monotonic() - fit_started
+        _atomic_write(state_file, lambda p: p.write_text(json.dumps(state, indent=1)))
+    history = {"val_accuracy": state["history"].get("val_accuracy", [0.0]), **state["history"]}
+    card = finish(data, out_path, recipe, history, state["seconds"] + (time.monotonic() - started), log)
+    card["training"]["fit_seconds"] = round(state["seconds"], 1)
+    return card
 
 
 # Clean training images used to re-estimate the BatchNormalization statistics.
@@ -250,7 +408,9 @@ def finish(
             "train": len(train_idx),
             "validation": len(val_idx),
             "duplicate_groups": int(len(np.unique(groups))),
-            "split": "stratified by class; exact and near-duplicate groups (256-bit dHash ≤ 16 bits) on one side",
+            "split": "stratified by class; whole groups on one side, grouping exact copies (sha256), "
+            "near-duplicates (256-bit dHash ≤ 16 bits), left–right mirrored copies (64 px thumbnail "
+            "correlation ≥ 0.97) and, for the figshare images, every slice of one patient (PID family)",
             "validation_per_class": {n: int((val_labels == i).sum()) for i, n in enumerate(CLASS_NAMES)},
         },
         "training": {

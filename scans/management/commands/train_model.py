@@ -1,4 +1,4 @@
-"""python manage.py train_model --model NAME --data DIR --out FILE.weights.h5 [recipe options]."""
+"""python manage.py train_model --model NAME --data DIR --out FILE.weights.h5 [recipe options] [--resume DIR]."""
 
 import shlex
 import sys
@@ -30,15 +30,44 @@ class Command(BaseCommand):
         parser.add_argument(
             "--imagenet-weights", metavar="FILE", help="Keras ImageNet weights file for --init imagenet"
         )
+        parser.add_argument(
+            "--tumour-map-weight",
+            type=float,
+            default=0.5,
+            help="weight of the auxiliary tumour-location loss on images with a mask (0: off)",
+        )
+        parser.add_argument(
+            "--checkpoint-dir",
+            metavar="DIR",
+            help="where each epoch's resumable state goes (default: .<model>-checkpoint beside --out)",
+        )
+        parser.add_argument(
+            "--resume",
+            metavar="DIR",
+            help="continue the run checkpointed in DIR with its own recipe (other recipe options are ignored)",
+        )
 
     def handle(self, *args, **options):
         recipe = self._recipe(options)
         from scans.ml.cards import write_card
-        from scans.ml.training import train
+        from scans.ml.training import Recipe, train
 
-        card = train(Path(options["data"]), Path(options["out"]), recipe, log=self.stdout.write)
+        checkpoint_dir = options["resume"] or options["checkpoint_dir"]
+        try:
+            card = train(
+                Path(options["data"]),
+                Path(options["out"]),
+                recipe,
+                log=self.stdout.write,
+                checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
+                resume=bool(options["resume"]),
+            )
+        except (FileNotFoundError, FileExistsError) as exc:
+            raise CommandError(str(exc)) from None
+        recipe = Recipe(**card["recipe"])
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
         card["sanity"] = self._sanity(card, Path(options["data"]), Path(options["out"]), recipe)
+        card["localisation"] = self._localisation(card, Path(options["data"]), Path(options["out"]), recipe)
         card_json = Path(options["out"]).with_name(f"{recipe.model}.card.json")
         markdown = write_card(card, card_json)
         validation = card["validation"]
@@ -58,6 +87,10 @@ class Command(BaseCommand):
         for name in ("epochs", "batch_size", "patience"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
+        if options["resume"] and not Path(options["resume"], "state.json").is_file():
+            raise CommandError(f"--resume {options['resume']} holds no checkpointed run (no state.json).")
+        if not 0 <= options["tumour_map_weight"] <= 10:
+            raise CommandError("--tumour-map-weight must be between 0 and 10.")
         if not 0.05 <= options["validation_fraction"] <= 0.5:
             raise CommandError("--validation-fraction must be between 0.05 and 0.5.")
         if options["init"] == "imagenet":
@@ -81,6 +114,7 @@ class Command(BaseCommand):
             init=options["init"],
             imagenet_weights=options["imagenet_weights"],
             steps_per_epoch=options["steps_per_epoch"],
+            tumour_map_weight=options["tumour_map_weight"],
         )
 
     def _sanity(self, card: dict, data: Path, out: Path, recipe) -> dict:
@@ -98,3 +132,36 @@ class Command(BaseCommand):
         model.load_weights(str(out))
         gradcam_layer = registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer
         return randomisation_test(model, recipe.model, gradcam_layer, inputs)
+
+    def _localisation(self, card: dict, data: Path, out: Path, recipe) -> dict:
+        """Pointing game and energy inside the mask of both maps, on validation images with a mask."""
+        import numpy as np
+
+        from scans.ml.architectures import ARCHITECTURES
+        from scans.ml.localisation import localisation_report
+        from scans.ml.preprocess import decode_scan, input_box, model_input
+        from scans.ml.regions import to_scan_geometry
+        from scans.ml.saliency import HeatMapper
+        from scans.ml.training import mask_path_for
+
+        model = ARCHITECTURES[recipe.model](recipe.input_size)
+        model.load_weights(str(out))
+        mapper = HeatMapper(model, registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer)
+
+        def maps_for(image: bytes) -> dict:
+            gray = decode_scan(image)
+            batch = model_input(gray, recipe.input_size)[None]
+            predicted = int(np.argmax(np.asarray(model(batch, training=False))[0]))
+            box = input_box(gray)
+            return {
+                "gradcam": to_scan_geometry(mapper.gradcam(batch, predicted), box, gray.shape),
+                "saliency": to_scan_geometry(mapper.saliency(batch, predicted), box, gray.shape),
+            }
+
+        items = [
+            (data / name, mask_path_for(data / name), Path(name).parent.name)
+            for name in card["validation_files"]
+            if mask_path_for(data / name).is_file()
+        ]
+        self.stdout.write(f"measuring where the heat maps point on {len(items)} validation images with a mask…")
+        return localisation_report(items, maps_for)
