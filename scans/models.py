@@ -64,6 +64,14 @@ class Scan(models.Model):
         return f"Scan {self.pk}"
 
 
+class Outcome(models.TextChoices):
+    """What the engine made of one image: a result to show, an abstention, or a refusal."""
+
+    CLASSIFIED = "classified", "Classified"
+    UNCERTAIN = "uncertain", "Uncertain — needs a radiologist's read"
+    REFUSED = "refused", "Refused — not recognised as a brain MRI slice"
+
+
 class Prediction(models.Model):
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="predictions")
     model_name = models.CharField(max_length=32)
@@ -76,6 +84,9 @@ class Prediction(models.Model):
     gradcam_stats = models.JSONField(default=dict)
     saliency_stats = models.JSONField(default=dict)
     timings = models.JSONField(default=dict, help_text="Stage -> ms, with total_ms.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.CLASSIFIED, db_index=True)
+    outcome_reason = models.CharField(max_length=300, blank=True, help_text="Why refused or uncertain.")
+    ood_score = models.FloatField(null=True, blank=True, help_text="Out-of-distribution score; higher is stranger.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -119,9 +130,18 @@ class Explanation(models.Model):
 
 
 class Review(models.Model):
+    """A reviewer's verdict on a scan. Append-only: a newer review supersedes, none is edited."""
+
+    class Verdict(models.TextChoices):
+        AGREE = "agree", "Agree with the model"
+        CORRECTED = "corrected", "Corrected to another class"
+        NOT_BRAIN_MRI = "not_brain_mri", "Not a brain MRI"
+        NON_DIAGNOSTIC = "non_diagnostic", "Non-diagnostic image"
+        OTHER_PATHOLOGY = "other_pathology", "Other pathology"
+
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
-    agrees = models.BooleanField()
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
     corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
