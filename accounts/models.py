@@ -24,6 +24,20 @@ class User(AbstractUser):
     def is_reviewer(self) -> bool:
         return self.role == self.Role.REVIEWER
 
+    def save(self, *args, **kwargs) -> None:
+        # Here rather than in a view: the admin, set_password(), `changepassword` and
+        # deactivation by any path all end in save(), and each must end the API tokens.
+        update_fields = kwargs.get("update_fields")
+        watched = update_fields is None or {"password", "is_active"} & set(update_fields)
+        before = None
+        if self.pk and watched:
+            before = type(self).objects.filter(pk=self.pk).values("password", "is_active").first()
+        super().save(*args, **kwargs)
+        if before and (before["password"] != self.password or (before["is_active"] and not self.is_active)):
+            from accounts.services import api_tokens_revoke
+
+            api_tokens_revoke(user=self)
+
 
 class Team(models.Model):
     """A group of users who share a set of patients."""

@@ -63,3 +63,11 @@ def reviewer_group_sync(*, user: User) -> None:
         user.groups.add(group)
     else:
         user.groups.remove(group)
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """Revokes every API token of `user`; returns how many there were."""
+    from knox.models import AuthToken
+
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted

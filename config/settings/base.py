@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "axes",
     "accounts",
@@ -275,7 +275,7 @@ CELERY_BEAT_SCHEDULE = {
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -285,11 +285,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scans.api.errors.exception_handler",
 }
+# API TOKENS — django-rest-knox: stored as a hash, expire after API_TOKEN_TTL_HOURS, revoked by
+# POST /api/v1/auth/token/revoke/ and on a password change or deactivation.
+# https://jazzband.github.io/django-rest-knox/settings/
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Brain MRI triage portal API",
     "DESCRIPTION": "Upload brain MRI scans and read their classification. Research use only.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only for logged-in users.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # LOGGING — log ids only, never a patient's name, MRN or notes.

@@ -1,13 +1,13 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
-from scans.api import files, views
+from scans.api import auth, files, views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", auth.TokenObtainView.as_view(), name="auth-token"),
+    path("auth/token/revoke/", auth.TokenRevokeView.as_view(), name="auth-token-revoke"),
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/scans/", views.PatientScanListView.as_view(), name="patient-scans"),
     path("scans/<int:scan_id>/", views.ScanDetailView.as_view(), name="scan-detail"),
