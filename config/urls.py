@@ -5,10 +5,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from scans.health import healthz
+from health.views import healthz, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("scans.api.urls")),
     path(settings.ADMIN_URL, admin.site.urls),

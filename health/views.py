@@ -1,67 +1,68 @@
-"""/healthz: can this process reach the database and the broker, and are the weights intact?
+"""/healthz (liveness: can this web process reach the database and the broker, and are the
+weights intact?) and /readyz (readiness: is somebody consuming each queue, and how much waits
+in it?). Both answer 200 or 503 with the reasons, never 500, and touch nothing heavy."""
 
-Weights are checked through scans.ml.registry, which hashes files without importing
-TensorFlow. A hash is remembered per (path, size, mtime), so polling the endpoint does not
-re-read a large file each time.
-"""
-
-import os
-
-from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.celery_app import app as celery_app
+from health import checks
 from scans.ml import registry
 from scans.ml.errors import WeightsError
 
-_verified: dict[tuple, str] = {}
+RETRY_AFTER_SECONDS = 10
 
 
-def database_check() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return "ok"
+def _liveness() -> tuple[dict[str, str], bool]:
+    results: dict[str, str] = {}
+    healthy = True
+    for component, check in (("database", checks.database_check), ("broker", checks.broker_check)):
+        try:
+            results[component] = check()
+        except Exception as error:
+            # Any failure of a dependency means "unhealthy", whatever its type.
+            results[component] = f"error: {type(error).__name__}"
+            healthy = False
+    for name in registry.MODEL_NAMES:
+        try:
+            results[f"weights:{name}"] = checks.weights_check(name)
+        except WeightsError as error:
+            results[f"weights:{name}"] = f"error: {error}"
+            healthy = False
+    # The default model must be able to run; the others are optional extras.
+    if results[f"weights:{registry.DEFAULT_MODEL}"] != "ok":
+        healthy = False
+    return results, healthy
 
 
-def broker_check() -> str:
-    with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
-    return "ok"
-
-
-def weights_check(name: str) -> str:
-    """ "ok", "not installed" (fine for an optional model) or raises WeightsError."""
-    if not registry.weights_available(name):
-        return "not installed"
-    path = registry.get_spec(name).weights_path
-    stat = os.stat(path)
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        _verified[key] = registry.verify_weights(name)
-    return "ok"
+def _answer(body: dict, healthy: bool) -> JsonResponse:
+    response = JsonResponse({"status": "ok" if healthy else "error", **body}, status=200 if healthy else 503)
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks: dict[str, str] = {}
-    healthy = True
-    for component, check in (("database", database_check), ("broker", broker_check)):
+    results, healthy = _liveness()
+    return _answer({"checks": results}, healthy)
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when live and an `ml` worker has written a heartbeat within the last minute."""
+    results, healthy = _liveness()
+    queues = {}
+    if results["database"] == "ok":
         try:
-            checks[component] = check()
+            queues = {name: status.as_dict() for name, status in checks.queues_status().items()}
         except Exception as error:
-            # Any failure of a dependency means "unhealthy", whatever its type.
-            checks[component] = f"error: {type(error).__name__}"
+            results["queues"] = f"error: {type(error).__name__}"
             healthy = False
-    for name in registry.MODEL_NAMES:
-        try:
-            checks[f"weights:{name}"] = weights_check(name)
-        except WeightsError as error:
-            checks[f"weights:{name}"] = f"error: {error}"
-            healthy = False
-    # The default model must be able to run; the others are optional extras.
-    if checks[f"weights:{registry.DEFAULT_MODEL}"] != "ok":
+    required = queues.get(checks.REQUIRED_QUEUE)
+    if required is None or not required["workers"]:
+        results[f"workers:{checks.REQUIRED_QUEUE}"] = "error: no worker seen in the last minute"
         healthy = False
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    return _answer({"checks": results, "queues": queues}, healthy)

@@ -1,6 +1,7 @@
 """Writes the web side needs. Views, the API and admin actions only call these."""
 
 import logging
+from collections.abc import Callable
 from datetime import date
 
 from django.conf import settings
@@ -77,8 +78,12 @@ def scan_submit(
     file: UploadedFile,
     model: str | None = None,
     acquisition_date: date | None = None,
+    on_created: Callable[[Scan], None] | None = None,
 ) -> Scan:
     """Validates and stores an uploaded scan, then queues its classification on commit.
+
+    `on_created` runs inside the scan's transaction (the audit write): if it fails, no row,
+    file or task is left behind.
 
     Nothing is stored and no row is written unless the bytes pass every check. The bytes are
     stored as they came; the worker re-encodes them before classifying (scans.intake).
@@ -113,6 +118,8 @@ def scan_submit(
                 acquisition_date=acquisition_date,
                 requested_models=list(models),
             )
+            if on_created is not None:
+                on_created(scan)
             transaction.on_commit(lambda: tasks.enqueue_classification(scan.pk))
     except Exception:
         image_delete(name=name)

@@ -125,11 +125,12 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
                 file=file,
                 model=form.cleaned_data["model"],
                 acquisition_date=form.cleaned_data["acquisition_date"],
+                # In the scan's transaction: never a scan without its audit event.
+                on_created=lambda scan: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan),
             )
         except ValidationError as error:
             failures.append((file.name, " ".join(error.messages)))
         else:
-            audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan)
             scans.append(scan)
     return scans, failures
 

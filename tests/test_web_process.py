@@ -10,7 +10,7 @@ from tests.conftest import REPO_ROOT
 PROBE = """
 import sys, django
 django.setup()
-import config.urls, config.wsgi, scans.api.views, scans.api.files, scans.services, scans.tasks, scans.health
+import config.urls, config.wsgi, scans.api.views, scans.api.files, scans.services, scans.tasks, health.views
 from django.test import Client
 Client().get("/healthz")
 heavy = sorted(m for m in ("tensorflow", "keras", "scans.ml.inference", "google.genai") if m in sys.modules)

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "scans",
+    "health",
+    "idempotency",
 ]
 
 # AUTHENTICATION

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from idempotency.services import submit_once
 from scans import selectors, services
 from scans.api.serializers import PatientInput, PatientOutput, ScanInput, ScanOutput
 
@@ -53,17 +54,25 @@ class PatientScanListView(APIView):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id)
         given = ScanInput(data=request.data)
         given.is_valid(raise_exception=True)
-        scan = services.scan_submit(
+        scan, created = submit_once(
+            user=request.user,
+            key=request.headers.get("Idempotency-Key", ""),
             patient=patient,
-            uploaded_by=request.user,
-            file=given.validated_data["image"],
-            model=given.validated_data["model"],
-            acquisition_date=given.validated_data["acquisition_date"],
+            submit=lambda: services.scan_submit(
+                patient=patient,
+                uploaded_by=request.user,
+                file=given.validated_data["image"],
+                model=given.validated_data["model"],
+                acquisition_date=given.validated_data["acquisition_date"],
+                # In the scan's transaction: never a scan without its audit event.
+                on_created=lambda scan: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan),
+            ),
         )
-        audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan)
         body = ScanOutput(scan, context={"request": request}).data
-        location = request.build_absolute_uri(reverse("api:scan-detail", kwargs={"scan_id": scan.pk}))
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        headers = {"Location": request.build_absolute_uri(reverse("api:scan-detail", kwargs={"scan_id": scan.pk}))}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class ScanDetailView(APIView):

@@ -1,7 +1,8 @@
 import pytest
 from celery import Celery
+from django.db import OperationalError
 
-from scans import health
+from health import checks
 from scans.ml import registry
 from scans.ml.errors import WeightsError
 
@@ -10,7 +11,7 @@ from scans.ml.errors import WeightsError
 def weights(monkeypatch, tmp_path):
     """Controls what the registry reports, per model: "ok", "absent" or "corrupt"."""
     state = {"custom_cnn": "ok", "xception": "absent"}
-    health._verified.clear()
+    checks._verified.clear()
 
     class Spec:
         def __init__(self, name):
@@ -58,9 +59,10 @@ def test_an_unreachable_broker_makes_it_unhealthy(client, db, weights, monkeypat
     # Not set as current: shared tasks in later tests would be sent through it.
     unreachable = Celery(broker="redis://127.0.0.1:1/0", set_as_current=False)
     unreachable.conf.broker_transport_options = {"socket_connect_timeout": 1}
-    monkeypatch.setattr(health, "celery_app", unreachable)
+    monkeypatch.setattr(checks, "celery_app", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503
+    assert response["Retry-After"]
     assert response.json()["checks"]["broker"].startswith("error")
 
 
@@ -71,3 +73,13 @@ def test_it_hashes_a_weights_file_once_not_on_every_poll(client, db, weights, mo
     client.get("/healthz")
     client.get("/healthz")
     assert calls == ["custom_cnn"]
+
+
+def test_an_unreachable_database_makes_it_unhealthy_not_an_error(client, db, weights, monkeypatch):
+    def database_down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(checks, "database_check", database_down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "error: OperationalError"

@@ -1,0 +1,73 @@
+"""A client that repeats an upload with the same Idempotency-Key gets the first scan back."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from audit.models import AuditEvent
+from scans.models import Scan
+from tests.factories import PatientFactory, stored_files
+from tests.images import png_bytes
+
+pytestmark = pytest.mark.usefixtures("fake_weights")
+
+
+@pytest.fixture
+def patient(team, owner):
+    return PatientFactory(team=team, created_by=owner)
+
+
+def upload(client, patient, key: str | None = None):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    image = SimpleUploadedFile("scan.png", png_bytes(), content_type="image/png")
+    return client.post(f"/api/v1/patients/{patient.pk}/scans/", {"image": image}, format="multipart", **headers)
+
+
+def test_a_retry_with_the_same_key_returns_the_first_scan_and_makes_no_second(owner_api, patient):
+    first = upload(owner_api, patient, key="9b2f6a51-upload-1")
+    again = upload(owner_api, patient, key="9b2f6a51-upload-1")
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Scan.objects.count() == 1
+    assert len(stored_files()) == 1
+
+
+def test_a_replay_is_not_audited_as_a_second_upload(owner_api, patient):
+    upload(owner_api, patient, key="k-1")
+    upload(owner_api, patient, key="k-1")
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.CREATE, object_type="scan").count() == 1
+
+
+def test_different_keys_make_different_scans(owner_api, patient):
+    upload(owner_api, patient, key="k-1")
+    upload(owner_api, patient, key="k-2")
+    assert Scan.objects.count() == 2
+
+
+def test_without_a_key_every_request_makes_a_scan(owner_api, patient):
+    upload(owner_api, patient)
+    upload(owner_api, patient)
+    assert Scan.objects.count() == 2
+
+
+def test_a_key_belongs_to_its_user(owner_api, patient, team):
+    from tests.conftest import token_client
+    from tests.factories import UserFactory
+
+    teammate_api = token_client(UserFactory(username="mate", teams=[team]))
+    upload(owner_api, patient, key="shared")
+    upload(teammate_api, patient, key="shared")
+    assert Scan.objects.count() == 2
+
+
+def test_a_key_reused_for_another_patient_is_refused(owner_api, patient, team, owner):
+    upload(owner_api, patient, key="k-1")
+    response = upload(owner_api, PatientFactory(team=team, created_by=owner), key="k-1")
+    assert response.status_code == 400
+    assert "another patient" in response.json()["idempotency_key"][0]
+
+
+def test_a_malformed_key_is_refused(owner_api, patient):
+    response = upload(owner_api, patient, key="has spaces in it")
+    assert response.status_code == 400
+    assert not Scan.objects.exists()
