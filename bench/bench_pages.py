@@ -80,7 +80,9 @@ def populate(total: int, history: int, patients: int) -> tuple[User, Patient]:
         ),
         batch_size=500,
     )
-    Review.objects.bulk_create(Review(scan=s, reviewer=reviewer, agrees=True) for s in scans[::5] if s.status == "done")
+    Review.objects.bulk_create(
+        Review(scan=s, reviewer=reviewer, verdict="agree") for s in scans[::5] if s.status == "done"
+    )
     return user, people[0]
 
 
@@ -117,7 +119,7 @@ def main() -> int:
             (f"scan list, {args.scans} scans, no filter", "/scans/", 200),
             (
                 "scan list, label + status + not reviewed, by patient",
-                "/scans/?label=glioma&status=done&reviewed=no&sort=patient",
+                "/scans/?result=glioma&status=done&reviewed=no&sort=patient",
                 200,
             ),
             ("scan list, model + date range, page 5", f"/scans/?model=custom_cnn&date_from={since}&page=5", 200),

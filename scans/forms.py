@@ -3,10 +3,11 @@
 from django import forms
 
 from accounts.models import Team
+from scans.final_result import RESULT_KEYS
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
-from scans.models import Patient, Scan
-from scans.templatetags.portal import label_display
+from scans.models import Patient, Review, Scan
+from scans.templatetags.portal import label_display, result_display
 
 
 def _label_choices(blank: str) -> list[tuple[str, str]]:
@@ -91,7 +92,11 @@ class ScanFilterForm(PortalForm):
     """The scan history's filters; they live in the URL's query string."""
 
     patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False, empty_label="All patients")
-    label = forms.ChoiceField(choices=_label_choices("Any label"), required=False)
+    result = forms.ChoiceField(
+        label="Final result",
+        choices=[("", "Any result"), *((key, result_display(key)) for key in RESULT_KEYS)],
+        required=False,
+    )
     model = forms.ChoiceField(
         choices=[
             ("", "Any model"),
@@ -101,7 +106,14 @@ class ScanFilterForm(PortalForm):
     )
     status = forms.ChoiceField(choices=[("", "Any status"), *Scan.Status.choices], required=False)
     reviewed = forms.ChoiceField(
-        choices=[("", "Reviewed or not"), ("yes", "Reviewed"), ("no", "Not reviewed")], required=False
+        label="Review",
+        choices=[
+            ("", "Reviewed or not"),
+            ("yes", "Reviewed"),
+            ("no", "Not reviewed"),
+            ("changed", "Model and reviewer disagree"),
+        ],
+        required=False,
     )
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -126,13 +138,12 @@ class ScanFilterForm(PortalForm):
         self.is_valid()
         data = self.cleaned_data
         patient = data.get("patient")
-        reviewed = {"yes": True, "no": False}.get(data.get("reviewed", ""))
         return {
             "patient_id": patient.pk if patient else None,
-            "label": data.get("label", ""),
+            "result": data.get("result", ""),
             "model": data.get("model", ""),
             "status": data.get("status", ""),
-            "reviewed": reviewed,
+            "reviewed": data.get("reviewed", ""),
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
             "sort": data.get("sort") or "newest",
@@ -140,13 +151,22 @@ class ScanFilterForm(PortalForm):
 
 
 class ReviewForm(PortalForm):
-    agrees = forms.TypedChoiceField(
-        label="Do you agree with the result?",
-        choices=[("yes", "I agree"), ("no", "I disagree")],
-        coerce=lambda v: v == "yes",
+    verdict = forms.ChoiceField(
+        label="Your verdict",
+        choices=[
+            (Review.Verdict.AGREE, "Agree with the model"),
+            (Review.Verdict.CORRECTED, "Correct the class"),
+            (Review.Verdict.NOT_BRAIN_MRI, "Not a brain MRI"),
+            (Review.Verdict.NON_DIAGNOSTIC, "Non-diagnostic image"),
+            (Review.Verdict.OTHER_PATHOLOGY, "Other pathology (say which in the notes)"),
+        ],
         widget=forms.RadioSelect,
     )
     corrected_label = forms.ChoiceField(
-        label="Correct label (when you disagree)", choices=_label_choices("—"), required=False
+        label="Correct class (with “Correct the class”)", choices=_label_choices("—"), required=False
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Required for “Other pathology”.",
+    )

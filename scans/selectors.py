@@ -1,6 +1,6 @@
 """Reads. `patients_visible_to` is the one place that decides who may see what."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Team, User
+from scans.final_result import RESULT_KEYS, TUMOUR_CLASSES, final_result_of, risk_rank, with_final_result
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.errors import WeightsError
-from scans.models import Patient, Prediction, Review, Scan
+from scans.models import Outcome, Patient, Prediction, Review, Scan
 from scans.services import MODEL_CHOICES, models_resolve
 
 
@@ -42,18 +43,29 @@ def patient_get(*, user: User, patient_id: int) -> Patient:
 
 
 def scan_get(*, user: User, scan_id: int) -> Scan:
-    """The scan with its predictions and explanation, or 404 when the user may not see it."""
-    queryset = (
+    """The scan with its predictions, explanation, reviews (newest first) and final result,
+    or 404 when the user may not see it."""
+    queryset = with_final_result(
         scans_visible_to(user)
         .select_related("patient", "explanation")
-        .prefetch_related(Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")))
+        .prefetch_related(
+            Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")),
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer").order_by("-created_at", "-pk")),
+        )
     )
     return get_object_or_404(queryset, pk=scan_id)
 
 
 def patient_scans(*, patient: Patient) -> QuerySet[Scan]:
     """A patient's scans, newest first, with what their list views show."""
-    return patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
+    return with_final_result(
+        patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
+    )
+
+
+def scan_reviews(*, scan: Scan) -> QuerySet[Review]:
+    """A scan's reviews, newest first: the first is the one in force, the others its history."""
+    return scan.reviews.select_related("reviewer").order_by("-created_at", "-pk")
 
 
 def team_for_new_patient(*, user: User, team_id: int | None) -> Team:
@@ -83,9 +95,9 @@ SCAN_SORTS = {
 
 
 def scans_with_list_data(scans: QuerySet[Scan]) -> QuerySet[Scan]:
-    """What every list of scans shows: patient, predictions and whether anyone reviewed it,
-    in a constant number of queries whatever the number of scans."""
-    return (
+    """What every list of scans shows: patient, predictions, whether anyone reviewed it and
+    the final result, in a constant number of queries whatever the number of scans."""
+    return with_final_result(
         scans.select_related("patient")
         .prefetch_related(Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")))
         .annotate(is_reviewed=Exists(Review.objects.filter(scan=OuterRef("pk"))))
@@ -107,58 +119,118 @@ def patient_timeline(*, patient: Patient) -> QuerySet[Scan]:
     return scans_with_list_data(patient.scans.all()).order_by("-created_at", "-pk")
 
 
-def patient_chart_points(*, patient: Patient) -> list[dict]:
-    """One point per prediction, oldest first: when, which model, which class, how sure."""
-    rows = (
-        Prediction.objects.filter(scan__patient=patient)
-        .order_by("scan__created_at", "scan_id", "model_name")
-        .values("scan_id", "scan__created_at", "scan__acquisition_date", "model_name", "label", "confidence")
+# Slices of one undated exam are uploaded together: a pause longer than this starts a new one.
+UPLOAD_BATCH_GAP = timedelta(minutes=15)
+# Results without a class on the chart's scale: listed in the timeline, not plotted.
+UNPLOTTED = (
+    Outcome.REFUSED,
+    Review.Verdict.NOT_BRAIN_MRI,
+    Review.Verdict.NON_DIAGNOSTIC,
+    Review.Verdict.OTHER_PATHOLOGY,
+)
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    points: list[dict] = field(default_factory=list)
+    unplotted: int = 0
+
+
+def patient_chart_points(*, patient: Patient) -> HistoryChart:
+    """The case-history chart: one point per exam and final result, oldest first.
+
+    An exam is the slices with one acquisition date, or — undated — one upload batch, placed
+    at its upload time and flagged `dated: false` so the chart draws it differently. The
+    height is the model's probability for the final class (for an uncertain result, for its
+    best guess): a corrected result shows how little the model gave the right class.
+    """
+    scans = list(
+        with_final_result(patient.scans.filter(status=Scan.Status.DONE))
+        .prefetch_related(Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")))
+        .order_by("created_at", "pk")
     )
-    return [
-        {
-            "scan": row["scan_id"],
-            "date": (row["scan__acquisition_date"] or row["scan__created_at"].date()).isoformat(),
-            "model": row["model_name"],
-            "label": row["label"],
-            "confidence": round(row["confidence"], 4),
-        }
-        for row in rows
-    ]
+    exams: dict[tuple, list[Scan]] = {}
+    batch_start, previous = None, None
+    for scan in scans:
+        if scan.acquisition_date:
+            key = ("dated", scan.acquisition_date.isoformat())
+        else:
+            if previous is None or scan.created_at - previous > UPLOAD_BATCH_GAP:
+                batch_start = scan.created_at
+            previous = scan.created_at
+            key = ("undated", batch_start.isoformat())
+        exams.setdefault(key, []).append(scan)
+
+    points, unplotted = [], 0
+    for (kind, when), members in exams.items():
+        by_result: dict[str, list[Scan]] = {}
+        for scan in members:
+            result = final_result_of(scan)
+            if result is None or result.key in UNPLOTTED:
+                unplotted += 1
+                continue
+            by_result.setdefault(result.key, []).append(scan)
+        for key, group in by_result.items():
+            points.append(
+                {
+                    "x": when,
+                    "dated": kind == "dated",
+                    "result": key,
+                    "y": round(max(_probability_for(scan, key) for scan in group), 4),
+                    "scans": [scan.pk for scan in group],
+                    "changed": any(final_result_of(scan).changed for scan in group),
+                }
+            )
+    points.sort(key=lambda p: (p["x"], p["result"]))
+    return HistoryChart(points=points, unplotted=unplotted)
+
+
+def _probability_for(scan: Scan, key: str) -> float:
+    predictions = list(scan.predictions.all())
+    if not predictions:
+        return 0.0
+    primary = predictions[0]
+    if key in CLASS_NAMES:
+        return primary.probabilities.get(key, 0.0)
+    return primary.confidence
 
 
 def scans_search(
     *,
     user: User,
     patient_id: int | None = None,
-    label: str = "",
+    result: str = "",
     model: str = "",
     status: str = "",
-    reviewed: bool | None = None,
+    reviewed: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
     sort: str = "newest",
 ) -> QuerySet[Scan]:
-    """The scan history page: visible scans narrowed by every filter given."""
+    """The scan history page: visible scans narrowed by every filter given.
+
+    `result` is the final result (a class, uncertain, refused or a reviewer's verdict);
+    `reviewed` is "yes", "no", or "changed" (the reviewer's result differs from the model's).
+    """
     scans = scans_visible_to(user)
     if patient_id is not None:
         scans = scans.filter(patient_id=patient_id)
     if status:
         scans = scans.filter(status=status)
-    if label or model:
-        matching = Prediction.objects.filter(scan=OuterRef("pk"))
-        if label:
-            matching = matching.filter(label=label)
-        if model:
-            matching = matching.filter(model_name=model)
-        scans = scans.filter(Exists(matching))
+    if model:
+        scans = scans.filter(Exists(Prediction.objects.filter(scan=OuterRef("pk"), model_name=model)))
     # A range of datetimes, not created_at__date: the index on created_at stays usable.
     if date_from:
         scans = scans.filter(created_at__gte=_day_start(date_from))
     if date_to:
         scans = scans.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     scans = scans_with_list_data(scans)
-    if reviewed is not None:
-        scans = scans.filter(is_reviewed=reviewed)
+    if result in RESULT_KEYS:
+        scans = scans.filter(final_key=result)
+    if reviewed in ("yes", "no"):
+        scans = scans.filter(is_reviewed=reviewed == "yes")
+    elif reviewed == "changed":
+        scans = scans.filter(final_changed=True)
     return scans.order_by(*SCAN_SORTS.get(sort, SCAN_SORTS["newest"]))
 
 
@@ -166,27 +238,75 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def review_queue(*, user: User) -> QuerySet[Scan]:
+    """Finished, unreviewed scans of the user's teams, riskiest first: refused and uncertain,
+    then tumour-positive, then the rest; within a group the least sure, then the oldest."""
+    waiting = scans_with_list_data(scans_visible_to(user).filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
+    return waiting.annotate(risk=risk_rank()).order_by("risk", "fr_model_confidence", "created_at", "pk")
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    refused: int
+    uncertain: int
+    tumour: int
+    other: int
+
+    @property
+    def total(self) -> int:
+        return self.refused + self.uncertain + self.tumour + self.other
+
+
+def review_queue_counts(*, user: User) -> QueueCounts:
+    counts = (
+        review_queue(user=user)
+        .order_by()
+        .aggregate(
+            refused=Count("pk", filter=Q(final_key=Outcome.REFUSED)),
+            uncertain=Count("pk", filter=Q(final_key=Outcome.UNCERTAIN)),
+            tumour=Count("pk", filter=Q(final_key__in=TUMOUR_CLASSES)),
+            total=Count("pk"),
+        )
+    )
+    total = counts.pop("total")
+    return QueueCounts(**counts, other=total - sum(counts.values()))
+
+
+def review_queue_next(*, user: User, after: Scan) -> Scan | None:
+    """The riskiest scan still waiting, other than the one just reviewed."""
+    return review_queue(user=user).exclude(pk=after.pk).first()
+
+
 @dataclass(frozen=True)
 class Dashboard:
     recent: list[Scan]
     by_status: dict[str, int]
-    by_label: dict[str, int]
-    awaiting_review: list[Scan]
-    awaiting_review_count: int
+    by_result: dict[str, int]
+    changed_by_review: int
+    queue: list[Scan]
+    queue_counts: QueueCounts
     failed: list[Scan]
 
 
 def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
     scans = scans_visible_to(user)
     by_status = dict(scans.order_by().values_list("status").annotate(n=Count("pk")))
-    by_label = dict(Prediction.objects.filter(scan__in=scans).order_by().values_list("label").annotate(n=Count("pk")))
-    unreviewed = scans_with_list_data(scans.filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
+    by_result = (
+        with_final_result(scans)
+        .order_by()
+        .aggregate(
+            **{key: Count("pk", filter=Q(final_key=key)) for key in RESULT_KEYS},
+            changed_by_review=Count("pk", filter=Q(final_changed=True)),
+        )
+    )
+    changed = by_result.pop("changed_by_review")
     return Dashboard(
         recent=list(scans_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
         by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
-        by_label={name: by_label[name] for name in CLASS_NAMES if name in by_label},
-        awaiting_review=list(unreviewed.order_by("created_at", "pk")[:recent]),
-        awaiting_review_count=unreviewed.count(),
+        by_result={key: n for key, n in by_result.items() if n},
+        changed_by_review=changed,
+        queue=list(review_queue(user=user)[:5]),
+        queue_counts=review_queue_counts(user=user),
         failed=list(
             scans.filter(status=Scan.Status.FAILED).select_related("patient").order_by("-finished_at")[:recent]
         ),

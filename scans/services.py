@@ -11,10 +11,11 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Team, User
 from scans import tasks
+from scans.final_result import final_result_of, with_final_result
 from scans.images import image_inspect
 from scans.ml import registry
 from scans.ml.errors import WeightsError
-from scans.models import Explanation, Patient, Review, Scan
+from scans.models import Explanation, Outcome, Patient, Review, Scan
 from scans.storage import image_delete, upload_store
 
 logger = logging.getLogger(__name__)
@@ -128,18 +129,36 @@ def scan_submit(
     return scan
 
 
-def scan_review(*, scan: Scan, reviewer: User, agrees: bool, corrected_label: str = "", notes: str = "") -> Review:
+def scan_review(*, scan: Scan, reviewer: User, verdict: str, corrected_label: str = "", notes: str = "") -> Review:
+    """Records a reviewer's verdict. Reviews are never edited: a new one supersedes the last,
+    which stays in the history."""
     if not reviewer.is_reviewer:
         raise ValidationError("Only staff reviewers can review scans.")
     if scan.status != Scan.Status.DONE:
         raise ValidationError("Only a finished scan can be reviewed.")
-    if agrees and corrected_label:
-        raise ValidationError({"corrected_label": "Leave it empty when you agree with the result."})
-    if not agrees and not corrected_label:
-        raise ValidationError({"corrected_label": "Give the correct label when you disagree."})
-    review = Review(scan=scan, reviewer=reviewer, agrees=agrees, corrected_label=corrected_label, notes=notes)
+    if verdict not in Review.Verdict.values:
+        raise ValidationError(
+            {"verdict": f"Unknown verdict '{verdict}': choose one of {', '.join(Review.Verdict.values)}."}
+        )
+    if verdict == Review.Verdict.CORRECTED and not corrected_label:
+        raise ValidationError({"corrected_label": "Give the correct class."})
+    if verdict != Review.Verdict.CORRECTED and corrected_label:
+        raise ValidationError({"corrected_label": "Give a class only when you correct the result."})
+    if verdict == Review.Verdict.OTHER_PATHOLOGY and not notes.strip():
+        raise ValidationError({"notes": "Say which pathology you see."})
+    model = final_result_of(with_final_result(Scan.objects.filter(pk=scan.pk)).get())
+    called = model is not None and model.model_outcome == Outcome.CLASSIFIED
+    if verdict == Review.Verdict.AGREE and not called:
+        # "Agree" must never turn an abstention or a refusal into a confirmed class.
+        raise ValidationError(
+            {"verdict": "The model gave no single confident class to agree with: give the class, or another verdict."}
+        )
+    if verdict == Review.Verdict.CORRECTED and called and model.model_label == corrected_label:
+        raise ValidationError({"corrected_label": "That is the model's class: choose “Agree” instead."})
+    review = Review(scan=scan, reviewer=reviewer, verdict=verdict, corrected_label=corrected_label, notes=notes)
     review.full_clean()
     review.save()
+    logger.info("scan %s reviewed: %s", scan.pk, verdict)
     return review
 
 
@@ -161,11 +180,14 @@ def patient_update(
     return _patient_save(patient)
 
 
-def scan_rerun(*, scan: Scan) -> Scan:
+def scan_rerun(*, scan: Scan, requested_by: User) -> Scan:
     """Throws away a finished scan's results and queues its classification again.
 
-    The old overlays are deleted only after the commit, so a rolled-back re-run loses nothing.
+    Only staff reviewers may: it deletes predictions, heat maps and the explanation. The old
+    overlays are deleted only after the commit, so a rolled-back re-run loses nothing.
     """
+    if not requested_by.is_reviewer:
+        raise ValidationError("Only staff reviewers can re-run a classification.")
     with transaction.atomic():
         scan = Scan.objects.select_for_update().get(pk=scan.pk)
         if scan.status not in (Scan.Status.DONE, Scan.Status.FAILED):

@@ -22,5 +22,6 @@ urlpatterns = [
         views.explanation_regenerate,
         name="explanation-regenerate",
     ),
+    path("review/", views.review_queue, name="review-queue"),
     path("models/<str:name>/", views.model_card, name="model-card"),
 ]

@@ -81,7 +81,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     context = {
         "patient": patient,
         "page": _page(request, selectors.patient_timeline(patient=patient), 50),
-        "chart_points": selectors.patient_chart_points(patient=patient),
+        "chart": selectors.patient_chart_points(patient=patient),
     }
     return render(request, "scans/patient_detail.html", context)
 
@@ -135,11 +135,13 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
     return scans, failures
 
 
-def _scan_context(scan, review_form: ReviewForm | None = None) -> dict:
+def _scan_context(request: HttpRequest, scan, review_form: ReviewForm | None = None) -> dict:
+    is_reviewer = request.user.is_reviewer
     return {
         "scan": scan,
         "pending": scan.status in selectors.PENDING,
         "review_form": review_form or ReviewForm(),
+        "next_in_queue": selectors.review_queue_next(user=request.user, after=scan) if is_reviewer else None,
         "gemini_mode": gemini_mode(),
     }
 
@@ -148,7 +150,7 @@ def _scan_context(scan, review_form: ReviewForm | None = None) -> dict:
 def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
-    return render(request, "scans/scan_detail.html", _scan_context(scan))
+    return render(request, "scans/scan_detail.html", _scan_context(request, scan))
 
 
 @login_required
@@ -156,7 +158,7 @@ def scan_result(request: HttpRequest, scan_id: int) -> HttpResponse:
     """The part of the scan page that changes while the scan is processed (htmx polls it)."""
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
-    return render(request, "scans/partials/scan_result.html", _scan_context(scan))
+    return render(request, "scans/partials/scan_result.html", _scan_context(request, scan))
 
 
 @login_required
@@ -173,7 +175,19 @@ def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
             audit_record(request=request, action=AuditEvent.Action.REVIEW, obj=review.scan)
             messages.success(request, "Review saved.")
             return redirect("scans:scan-detail", scan_id=scan.pk)
-    return render(request, "scans/scan_detail.html", _scan_context(scan, form), status=400)
+    return render(request, "scans/scan_detail.html", _scan_context(request, scan, form), status=400)
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """The reviewer's work list: their teams' unreviewed results, riskiest first."""
+    if not request.user.is_reviewer:
+        raise PermissionDenied
+    context = {
+        "page": _page(request, selectors.review_queue(user=request.user)),
+        "counts": selectors.review_queue_counts(user=request.user),
+    }
+    return render(request, "scans/review_queue.html", context)
 
 
 @login_required

@@ -3,7 +3,7 @@ from django.core.files.storage import default_storage
 
 from accounts.models import Team, User
 from scans.ml.classes import CLASS_NAMES
-from scans.models import Patient, Prediction, Scan
+from scans.models import Outcome, Patient, Prediction, Review, Scan
 from scans.storage import INCOMING_FOLDER, OVERLAY_FOLDER, SCAN_FOLDER, image_store
 from tests.images import png_bytes
 
@@ -68,6 +68,38 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     gradcam = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     saliency = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     timings = factory.LazyFunction(lambda: {"inference": 10.0, "total_ms": 50.0})
+    outcome = Outcome.CLASSIFIED
+
+    class Params:
+        # What the engine's out-of-distribution check and abstention write (issue 9).
+        refused = factory.Trait(
+            outcome=Outcome.REFUSED,
+            outcome_reason="Not recognised as a brain MRI slice: colour photograph.",
+            ood_score=41.2,
+            label="notumor",
+            confidence=0.97,
+            probabilities=factory.LazyFunction(lambda: dict(zip(CLASS_NAMES, (0.01, 0.01, 0.97, 0.01), strict=True))),
+        )
+        uncertain = factory.Trait(
+            outcome=Outcome.UNCERTAIN,
+            outcome_reason="The model is not sure enough to call a class.",
+            ood_score=3.0,
+            confidence=0.55,
+            probabilities=factory.LazyFunction(lambda: dict(zip(CLASS_NAMES, (0.55, 0.40, 0.03, 0.02), strict=True))),
+        )
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A review row as the service writes it (tests of the service itself call scan_review)."""
+
+    class Meta:
+        model = Review
+
+    scan = factory.SubFactory(ScanFactory, status=Scan.Status.DONE)
+    reviewer = factory.SubFactory(UserFactory, role="reviewer", is_staff=True)
+    verdict = Review.Verdict.AGREE
+    corrected_label = ""
+    notes = ""
 
 
 def stored_files() -> list[str]:

@@ -4,7 +4,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scans.models import Explanation, Patient, Prediction, Scan
+from scans.final_result import final_result_of, with_final_result
+from scans.models import Explanation, Patient, Prediction, Review, Scan
 from scans.services import MODEL_CHOICES
 
 
@@ -96,10 +97,48 @@ class ExplanationOutput(serializers.ModelSerializer):
         ]
 
 
+class FinalResultOutput(serializers.Serializer):
+    source = serializers.ChoiceField(
+        choices=["review", "model"], help_text="`review` when a reviewer has given a verdict, else `model`."
+    )
+    verdict = serializers.CharField(
+        help_text="The latest review's verdict (agree, corrected, not_brain_mri, non_diagnostic, other_pathology), "
+        "or the model's outcome (classified, uncertain, refused)."
+    )
+    label = serializers.CharField(allow_null=True, help_text="The final class, or null when the result is not one.")
+    model_outcome = serializers.CharField(help_text="What the model said: classified, uncertain or refused.")
+    model_label = serializers.CharField(allow_null=True, help_text="The model's class; null unless it called one.")
+    reviewed_by = serializers.CharField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    changed = serializers.BooleanField(help_text="True when the reviewer's result differs from the model's.")
+
+
+class ReviewInput(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
+    corrected_label = serializers.ChoiceField(
+        choices=[("", "")] + [(c, c) for c, _ in Review._meta.get_field("corrected_label").choices],
+        required=False,
+        default="",
+        help_text="One of the four classes; only with `corrected`.",
+    )
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required for `other_pathology`."
+    )
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.get_username")
+
+    class Meta:
+        model = Review
+        fields = ["id", "verdict", "corrected_label", "notes", "reviewer", "created_at"]
+
+
 class ScanOutput(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     predictions = PredictionOutput(many=True, read_only=True)
     explanation = serializers.SerializerMethodField()
+    final_result = serializers.SerializerMethodField()
 
     class Meta:
         model = Scan
@@ -117,6 +156,7 @@ class ScanOutput(serializers.ModelSerializer):
             "image_url",
             "predictions",
             "explanation",
+            "final_result",
         ]
 
     def get_image_url(self, scan: Scan) -> str:
@@ -129,3 +169,15 @@ class ScanOutput(serializers.ModelSerializer):
         if explanation is None or explanation.status == Explanation.Status.PENDING:
             return None
         return ExplanationOutput(explanation).data
+
+    @extend_schema_field(FinalResultOutput(allow_null=True))
+    def get_final_result(self, scan: Scan) -> dict | None:
+        """The latest review's verdict when there is one, else the model's outcome; null until
+        there is either."""
+        if not hasattr(scan, "final_key"):
+            # A scan just created by an upload was not read through a selector.
+            scan = with_final_result(Scan.objects.filter(pk=scan.pk)).get()
+        result = final_result_of(scan)
+        if result is None:
+            return None
+        return FinalResultOutput(result).data

@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/scans/", views.PatientScanListView.as_view(), name="patient-scans"),
     path("scans/<int:scan_id>/", views.ScanDetailView.as_view(), name="scan-detail"),
+    path("scans/<int:scan_id>/reviews/", views.ScanReviewListView.as_view(), name="scan-reviews"),
     path("scans/<int:scan_id>/image/", files.ScanImageView.as_view(), name="scan-image"),
     path(
         "scans/<int:scan_id>/predictions/<str:model>/gradcam/",

@@ -3,6 +3,7 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -13,7 +14,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from idempotency.services import submit_once
 from scans import selectors, services
-from scans.api.serializers import PatientInput, PatientOutput, ScanInput, ScanOutput
+from scans.api.serializers import PatientInput, PatientOutput, ReviewInput, ReviewOutput, ScanInput, ScanOutput
 
 
 def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
@@ -81,3 +82,29 @@ class ScanDetailView(APIView):
         scan = selectors.scan_get(user=request.user, scan_id=scan_id)
         audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
         return Response(ScanOutput(scan, context={"request": request}).data)
+
+
+class ScanReviewListView(APIView):
+    """A scan's reviews, newest first (the first is in force), and a new one. Reviewers only;
+    another team's scan is a 404 like a missing one."""
+
+    def _scan(self, request: Request, scan_id: int):
+        scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+        if not request.user.is_reviewer:
+            raise PermissionDenied("Only staff reviewers can read or write reviews.")
+        return scan
+
+    @extend_schema(responses=ReviewOutput(many=True))
+    def get(self, request: Request, scan_id: int) -> Response:
+        scan = self._scan(request, scan_id)
+        audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
+        return _paginated(self, request, selectors.scan_reviews(scan=scan), ReviewOutput)
+
+    @extend_schema(request=ReviewInput, responses={201: ReviewOutput})
+    def post(self, request: Request, scan_id: int) -> Response:
+        scan = self._scan(request, scan_id)
+        given = ReviewInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        review = services.scan_review(scan=scan, reviewer=request.user, **given.validated_data)
+        audit_record(request=request, action=AuditEvent.Action.REVIEW, obj=scan)
+        return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)

@@ -6,6 +6,7 @@ import json
 from django import template
 from django.http import QueryDict
 
+from scans.final_result import FinalResult, final_result_of
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
 
@@ -19,9 +20,44 @@ LABEL_DISPLAY = {
 }
 
 
+# Every final result people read: the classes, the model's abstention and refusal, and the
+# reviewer's verdicts that are not a class (scans.final_result.RESULT_KEYS).
+RESULT_DISPLAY = {
+    **LABEL_DISPLAY,
+    "uncertain": "Uncertain",
+    "refused": "Not recognised as brain MRI",
+    "not_brain_mri": "Not a brain MRI",
+    "non_diagnostic": "Non-diagnostic image",
+    "other_pathology": "Other pathology",
+}
+
+
 @register.filter
 def label_display(name: str) -> str:
     return LABEL_DISPLAY.get(name, name)
+
+
+@register.filter
+def result_display(key: str) -> str:
+    return RESULT_DISPLAY.get(key, key)
+
+
+@register.filter
+def final_result(scan) -> FinalResult | None:
+    return final_result_of(scan)
+
+
+@register.filter
+def certainty(value: float | None) -> str:
+    """A probability as people should read it: the calibration is good to about a percent,
+    so whole percents, and never "100 %" or "0 %" — the ends say "> 99 %" and "< 1 %"."""
+    if value is None:
+        return "—"
+    if value > 0.99:
+        return "> 99 %"
+    if value < 0.01:
+        return "< 1 %"
+    return f"{min(99, max(1, round(100 * value)))} %"
 
 
 @register.filter
@@ -66,8 +102,8 @@ def probability_series(scan) -> list[dict]:
 
 @register.filter
 def history_series(points: list[dict]) -> list[dict]:
-    """The case-history chart's points with the names people read."""
-    return [{**p, "model": model_display(p["model"]), "label": label_display(p["label"])} for p in points]
+    """The case-history chart's points with the names people read and their certainty text."""
+    return [{**p, "name": result_display(p["result"]), "certainty": certainty(p["y"])} for p in points]
 
 
 @register.filter

@@ -15,6 +15,14 @@
     return canvas.dataset.series ? JSON.parse(canvas.dataset.series) : [];
   }
 
+  // As the pages write a probability (scans.templatetags.portal.certainty): whole percents,
+  // never "100 %" or "0 %".
+  function certainty(v) {
+    if (v > 0.99) { return "> 99 %"; }
+    if (v < 0.01) { return "< 1 %"; }
+    return Math.min(99, Math.max(1, Math.round(v * 100))) + " %";
+  }
+
   function percentAxis() {
     return { min: 0, max: 1, ticks: { callback: function (v) { return Math.round(v * 100) + " %"; } } };
   }
@@ -34,47 +42,71 @@
         responsive: true, maintainAspectRatio: false,
         scales: { y: percentAxis() },
         plugins: {
-          tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + (c.parsed.y * 100).toFixed(1) + " %"; } } }
+          tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + certainty(c.parsed.y); } } }
         }
       }
     });
   }
 
+  // Final results on the chart: the classes' hues, and amber for "uncertain".
+  var RESULT_COLOURS = {
+    glioma: "#b3261e", meningioma: "#7a4bc2", notumor: "#1b6e3a", pituitary: "#b35c00", uncertain: "#9a6700"
+  };
+
+  // One series per final result, no line between points (a line would join different
+  // classes), on a real time axis. Undated exams sit at their upload time, drawn hollow.
   function historyChart(canvas) {
     var points = series(canvas);
     if (!points.length) { return null; }
-    var scans = [];
-    points.forEach(function (p) { if (scans.indexOf(p.scan) < 0) { scans.push(p.scan); } });
-    var models = [];
-    points.forEach(function (p) { if (models.indexOf(p.model) < 0) { models.push(p.model); } });
-    var labels = scans.map(function (id) {
-      var first = points.find(function (p) { return p.scan === id; });
-      return first.date + " (scan " + id + ")";
-    });
-    var datasets = models.map(function (model, i) {
-      var byScan = {};
-      points.forEach(function (p) { if (p.model === model) { byScan[p.scan] = p; } });
-      var rows = scans.map(function (id) { return byScan[id] || null; });
+    var results = [];
+    points.forEach(function (p) { if (results.indexOf(p.result) < 0) { results.push(p.result); } });
+    var datasets = results.map(function (result) {
+      var mine = points.filter(function (p) { return p.result === result; });
+      var colour = RESULT_COLOURS[result] || "#55606b";
       return {
-        label: model,
-        data: rows.map(function (p) { return p ? p.confidence : null; }),
-        classes: rows.map(function (p) { return p ? p.label : ""; }),
-        borderColor: MODEL_COLOURS[i % MODEL_COLOURS.length],
-        pointBackgroundColor: rows.map(function (p) { return p ? CLASS_COLOURS[p.label] : "#000"; }),
-        pointRadius: 6, spanGaps: true, tension: 0
+        label: mine[0].name,
+        data: mine.map(function (p) { return { x: p.x, y: p.y, point: p }; }),
+        showLine: false,
+        clip: false,
+        borderColor: colour,
+        borderWidth: 2,
+        backgroundColor: mine.map(function (p) { return p.dated ? colour : "#ffffff"; }),
+        pointStyle: mine.map(function (p) { return p.changed ? "rectRot" : "circle"; }),
+        pointRadius: 7,
+        pointHoverRadius: 9
       };
     });
+    var times = points.map(function (p) { return new Date(p.x).getTime(); });
+    var day = 24 * 3600 * 1000;
+    var first = Math.min.apply(null, times);
+    var last = Math.max.apply(null, times);
+    var margin = Math.max(day, (last - first) * 0.05);
     return new Chart(canvas, {
       type: "line",
-      data: { labels: labels, datasets: datasets },
+      data: { datasets: datasets },
       options: {
         responsive: true, maintainAspectRatio: false,
-        scales: { y: percentAxis() },
+        layout: { padding: { top: 12, right: 12 } },
+        scales: {
+          x: {
+            type: "time", min: first - margin, max: last + margin,
+            time: { tooltipFormat: "yyyy-MM-dd HH:mm", displayFormats: { day: "yyyy-MM-dd", week: "yyyy-MM-dd", month: "yyyy-MM", hour: "MM-dd HH:mm" } },
+            ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 }
+          },
+          y: percentAxis()
+        },
         plugins: {
+          legend: { labels: { usePointStyle: true } },
           tooltip: {
             callbacks: {
+              title: function (items) {
+                var p = items[0].raw.point;
+                return p.dated ? p.x + " (acquired)" : p.x.slice(0, 16).replace("T", " ") + " (uploaded; no acquisition date)";
+              },
               label: function (c) {
-                return c.dataset.label + ": " + c.dataset.classes[c.dataIndex] + ", " + (c.parsed.y * 100).toFixed(1) + " %";
+                var p = c.raw.point;
+                var scans = p.scans.length > 1 ? p.scans.length + " slices (scans " + p.scans.join(", ") + ")" : "scan " + p.scans[0];
+                return p.name + (p.changed ? " (set by a reviewer)" : "") + ": model's probability " + p.certainty + " · " + scans;
               }
             }
           }

@@ -1,5 +1,6 @@
-// The scan page: opacity sliders of the heat maps (also in content htmx swaps in), and a
-// screen-reader announcement when the polled result block comes back with a new status.
+// The scan page: the image viewer (original / Grad-CAM / saliency, opacity, click to enlarge),
+// also in content htmx swaps in, and a screen-reader announcement when the polled result
+// block comes back with a new status. No inline code: the CSP allows none.
 (function () {
   "use strict";
 
@@ -26,7 +27,35 @@
     slider.setAttribute("aria-valuetext", slider.value + " percent");
   }
 
+  // One layer at a time: its overlay image and its caption (with its colour scale).
+  function showLayer(radio) {
+    var viewer = document.getElementById(radio.dataset.layerFor);
+    if (!viewer) { return; }
+    viewer.querySelectorAll("img.overlay, .layer-note").forEach(function (element) {
+      element.hidden = element.dataset.kind !== radio.value;
+    });
+  }
+
   document.addEventListener("input", function (event) {
     if (event.target.matches && event.target.matches("input[data-opacity-for]")) { applyOpacity(event.target); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[data-layer-for]")) { showLayer(event.target); }
+  });
+
+  // Click to enlarge: the image fills the window; a second click or Escape puts it back.
+  function setEnlarged(button, on) {
+    button.classList.toggle("enlarged", on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    document.body.classList.toggle("has-enlarged", on);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-enlarge]");
+    if (button) { setEnlarged(button, !button.classList.contains("enlarged")); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("[data-enlarge].enlarged").forEach(function (button) { setEnlarged(button, false); });
   });
 })();

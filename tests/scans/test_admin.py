@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from scans.models import Prediction, Review, Scan
-from tests.factories import PatientFactory, PredictionFactory, ScanFactory
+from scans.models import Explanation, Prediction, Review, Scan
+from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, ScanFactory, UserFactory
 from tests.scans.pages.helpers import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -47,27 +47,31 @@ def test_the_scan_list_has_thumbnails_through_the_access_checked_view(reviewer_a
     scan = PredictionFactory(scan__patient=patient).scan
     body = reviewer_admin.get(SCANS).content.decode()
     assert f'src="/api/v1/scans/{scan.pk}/image/"' in body
-    assert "Glioma 70.0 % (Custom CNN)" in body
+    assert "Glioma 70 % (model, not reviewed)" in body
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("status=failed", "failed"),
-        ("label=pituitary", "pituitary"),
-        ("model=xception", "xception"),
-        ("reviewed=yes", "reviewed"),
+        ("status=failed", {"failed"}),
+        ("result=pituitary", {"pituitary"}),
+        ("result=non_diagnostic", {"changed"}),
+        ("model=xception", {"xception"}),
+        ("reviewed=yes", {"agreed", "changed"}),
+        ("reviewed=changed", {"changed"}),
     ],
 )
-def test_the_scan_list_filters(reviewer_admin, patient, staff_reviewer, query, expected):
+def test_the_scan_list_filters_by_the_final_result(reviewer_admin, patient, staff_reviewer, query, expected):
     scans = {
         "failed": ScanFactory(patient=patient, status=Scan.Status.FAILED),
         "pituitary": PredictionFactory(scan__patient=patient, label="pituitary").scan,
         "xception": PredictionFactory(scan__patient=patient, model_name="xception").scan,
-        "reviewed": PredictionFactory(scan__patient=patient).scan,
+        "agreed": PredictionFactory(scan__patient=patient).scan,
+        "changed": PredictionFactory(scan__patient=patient).scan,
     }
-    Review.objects.create(scan=scans["reviewed"], reviewer=staff_reviewer, agrees=True)
-    assert _ids(reviewer_admin.get(f"{SCANS}?{query}")) == [scans[expected].pk]
+    Review.objects.create(scan=scans["agreed"], reviewer=staff_reviewer, verdict="agree")
+    Review.objects.create(scan=scans["changed"], reviewer=staff_reviewer, verdict="non_diagnostic")
+    assert set(_ids(reviewer_admin.get(f"{SCANS}?{query}"))) == {scans[key].pk for key in expected}
 
 
 def test_the_scan_list_query_count_does_not_grow_with_the_number_of_scans(reviewer_admin, patient):
@@ -113,7 +117,7 @@ def test_mark_reviewed_records_agreement_by_the_reviewer(reviewer_admin, patient
     scan = PredictionFactory(scan__patient=patient).scan
     reviewer_admin.post(SCANS, {"action": "mark_reviewed", "_selected_action": [scan.pk]})
     review = Review.objects.get()
-    assert (review.scan, review.reviewer, review.agrees) == (scan, staff_reviewer, True)
+    assert (review.scan, review.reviewer, review.verdict) == (scan, staff_reviewer, "agree")
 
 
 def test_patients_are_searchable_by_mrn_with_their_scans_inline(reviewer_admin, patient, team):
@@ -127,10 +131,12 @@ def test_patients_are_searchable_by_mrn_with_their_scans_inline(reviewer_admin, 
 
 def test_reviews_are_listed_for_the_teams_scans(reviewer_admin, patient, staff_reviewer, other_team):
     mine = Review.objects.create(
-        scan=PredictionFactory(scan__patient=patient).scan, reviewer=staff_reviewer, agrees=True
+        scan=PredictionFactory(scan__patient=patient).scan, reviewer=staff_reviewer, verdict="agree"
     )
     Review.objects.create(
-        scan=PredictionFactory(scan__patient=PatientFactory(team=other_team)).scan, reviewer=staff_reviewer, agrees=True
+        scan=PredictionFactory(scan__patient=PatientFactory(team=other_team)).scan,
+        reviewer=staff_reviewer,
+        verdict="agree",
     )
     response = reviewer_admin.get("/admin/scans/review/")
     assert [r.pk for r in response.context["cl"].result_list] == [mine.pk]
@@ -149,3 +155,26 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client, db):
     response = client.get(SCANS)
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_superuser_opens_every_change_page_with_its_inlines(client, team, staff_reviewer):
+    """The inlines' empty "add" row once built a heat-map URL with no scan: a 500 for superusers."""
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True, teams=[team])
+    patient = PatientFactory(team=team)
+    scan = PredictionFactory(scan__patient=patient).scan
+    Explanation.objects.create(scan=scan, provider="offline", status="done", text="Offline text.")
+    review = ReviewFactory(scan=scan, reviewer=staff_reviewer, verdict="corrected", corrected_label="pituitary")
+    client.force_login(superuser)
+    pages = {
+        f"/admin/scans/patient/{patient.pk}/change/": f"Scan {scan.pk}",
+        f"{SCANS}{scan.pk}/change/": "Offline text.",
+        f"/admin/scans/review/{review.pk}/change/": "pituitary",
+        f"/admin/accounts/team/{team.pk}/change/": team.name,
+        f"/admin/accounts/user/{superuser.pk}/change/": "root",
+    }
+    for url, expected in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert expected in response.content.decode(), url
+    body = client.get(SCANS).content.decode()
+    assert "Pituitary tumour (reviewer reviewer; model said Glioma)" in body

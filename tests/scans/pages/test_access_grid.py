@@ -76,6 +76,6 @@ def test_a_missing_scan_looks_like_another_teams(client, owner, case):
 @pytest.mark.parametrize("person", ["outsider", "outside_superuser"])
 def test_other_teams_cannot_review_or_edit(request, case, person):
     client = _client(request, person)
-    assert client.post(f"/scans/{case['scan']}/review/", {"agrees": "yes"}).status_code == 404
+    assert client.post(f"/scans/{case['scan']}/review/", {"verdict": "agree"}).status_code == 404
     edit = client.post(f"/patients/{case['patient']}/edit/", {"medical_record_number": "X", "display_name": "Y"})
     assert edit.status_code == 404

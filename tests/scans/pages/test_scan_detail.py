@@ -1,11 +1,12 @@
-"""The scan page: the result beside its evidence, self-updating while pending, and the review
-form for staff reviewers."""
+"""The scan page: the final result first, then the image and its heat maps, the probabilities
+and the explanation; self-updating while pending; the review form and history for staff
+reviewers; refused and uncertain results that never look like a class."""
 
 import pytest
 
 from audit.models import AuditEvent
 from scans.models import Explanation, Review, Scan
-from tests.factories import PatientFactory, PredictionFactory, ScanFactory
+from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, ScanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_a_finished_scan_stops_polling_and_shows_both_models(client, owner, done
     client.force_login(owner)
     body = client.get(f"/scans/{done_scan.pk}/result/").content.decode()
     assert "hx-trigger" not in body
-    assert "Meningioma</strong> with 81.0 % confidence" in body
+    assert "called <strong>Meningioma</strong>, 81 %" in body
     for model in ("custom_cnn", "xception"):
         assert f'src="/api/v1/scans/{done_scan.pk}/predictions/{model}/gradcam/"' in body
         assert f'src="/api/v1/scans/{done_scan.pk}/predictions/{model}/saliency/"' in body
@@ -80,7 +81,7 @@ def test_the_chart_gets_the_four_probabilities_of_each_model(client, owner, done
 def test_timings_and_model_version_are_shown(client, owner, done_scan):
     client.force_login(owner)
     body = client.get(f"/scans/{done_scan.pk}/").content.decode()
-    assert "Timings: 50 ms in the worker" in body
+    assert "Timings of Custom CNN: 50 ms in the worker" in body
     assert "aaaaaaaaaaaa" in body
 
 
@@ -122,26 +123,30 @@ def test_staff_reviewers_get_the_review_form_and_clinicians_do_not(client, owner
 def test_a_reviewer_corrects_the_label(client, staff_reviewer, done_scan):
     client.force_login(staff_reviewer)
     response = client.post(
-        f"/scans/{done_scan.pk}/review/", {"agrees": "no", "corrected_label": "pituitary", "notes": "Sella."}
+        f"/scans/{done_scan.pk}/review/", {"verdict": "corrected", "corrected_label": "pituitary", "notes": "Sella."}
     )
     assert response.status_code == 302
     review = Review.objects.get()
-    assert (review.agrees, review.corrected_label, review.reviewer) == (False, "pituitary", staff_reviewer)
+    assert (review.verdict, review.corrected_label, review.reviewer) == ("corrected", "pituitary", staff_reviewer)
     body = client.get(f"/scans/{done_scan.pk}/").content.decode()
+    header = body.split('id="result-heading"')[1].split("</section>")[0]
+    assert "Final result — reviewed" in header
+    assert '<span class="label label-pituitary">Pituitary tumour</span>' in header
+    assert "model said Uncertain" in header  # the two models disagreed
     assert "Corrected to <strong>Pituitary tumour</strong>" in body
 
 
-def test_disagreeing_without_a_label_is_a_field_error(client, staff_reviewer, done_scan):
+def test_correcting_without_a_class_is_a_field_error(client, staff_reviewer, done_scan):
     client.force_login(staff_reviewer)
-    response = client.post(f"/scans/{done_scan.pk}/review/", {"agrees": "no"})
+    response = client.post(f"/scans/{done_scan.pk}/review/", {"verdict": "corrected"})
     assert response.status_code == 400
-    assert response.context["review_form"].errors["corrected_label"] == ["Give the correct label when you disagree."]
+    assert response.context["review_form"].errors["corrected_label"] == ["Give the correct class."]
     assert not Review.objects.exists()
 
 
 def test_a_clinician_posting_a_review_is_refused(client, owner, done_scan):
     client.force_login(owner)
-    response = client.post(f"/scans/{done_scan.pk}/review/", {"agrees": "yes"})
+    response = client.post(f"/scans/{done_scan.pk}/review/", {"verdict": "agree"})
     assert response.status_code == 400
     assert not Review.objects.exists()
 
@@ -162,3 +167,95 @@ def test_timings_are_listed_in_the_order_the_worker_runs_them(client, owner, pat
         body.index(f"<dt>{stage}</dt>") for stage in ("decode", "inference", "gradcam", "png", "storage", "total_ms")
     ]
     assert positions == sorted(positions)
+
+
+@pytest.fixture
+def single(patient):
+    return PredictionFactory(scan__patient=patient, label="meningioma", confidence=0.999).scan
+
+
+def test_the_header_shows_the_models_result_first_and_honestly(client, owner, single):
+    client.force_login(owner)
+    body = client.get(f"/scans/{single.pk}/").content.decode()
+    header = body.split('id="result-heading"')[1].split("</section>")[0]
+    assert "Model result — not reviewed yet" in header
+    assert '<span class="label label-meningioma">Meningioma</span>' in header
+    assert "&gt; 99 %" in header
+    assert "100.0 %" not in body and "99.9 %" not in body
+    # The image comes before the probabilities and the explanation.
+    assert body.index('class="card viewer"') < body.index('id="probabilities-heading"') < body.index('id="explanation"')
+
+
+def test_a_reviewed_scan_keeps_its_review_history_newest_first(client, owner, staff_reviewer, single):
+    ReviewFactory(scan=single, reviewer=staff_reviewer, verdict="agree", notes="First look.")
+    ReviewFactory(scan=single, reviewer=staff_reviewer, verdict="other_pathology", notes="Cavernoma, not a meningioma.")
+    client.force_login(owner)
+    body = client.get(f"/scans/{single.pk}/").content.decode()
+    header = body.split('id="result-heading"')[1].split("</section>")[0]
+    assert "Other pathology" in header and "Cavernoma, not a meningioma." in header
+    assert "model said Meningioma" in header
+    history = body.split('id="review-heading"')[1]
+    assert (
+        history.index("In force:")
+        < history.index("Cavernoma")
+        < history.index("Superseded:")
+        < history.index("First look.")
+    )
+    assert "is not updated by a review" in body  # the explanation says whose answer it explains
+
+
+def test_a_refused_scan_shows_the_reason_and_the_image_but_no_class(client, owner, patient):
+    scan = PredictionFactory(scan__patient=patient, refused=True).scan
+    client.force_login(owner)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    assert "Not recognised as a brain MRI slice" in body
+    assert "Not recognised as a brain MRI slice: colour photograph." in body
+    assert "upload an axial brain MRI slice; if this is one, ask a reviewer" in body
+    assert f'src="/api/v1/scans/{scan.pk}/image/"' in body
+    for absent in ("No tumour", "label-notumor", 'data-chart="probabilities"', "gradcam", "Grad-CAM", "raw answer"):
+        assert absent not in body
+
+
+def test_staff_may_expand_a_refused_scans_raw_answer(client, staff_reviewer, patient):
+    scan = PredictionFactory(scan__patient=patient, refused=True).scan
+    client.force_login(staff_reviewer)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    assert "<summary>Staff: the model's raw answer (not a result)</summary>" in body
+    assert "out-of-distribution score 41.2" in body
+    assert 'data-chart="probabilities"' not in body
+
+
+def test_an_uncertain_scan_shows_its_probabilities_under_uncertain_and_no_badge(client, owner, patient):
+    scan = PredictionFactory(scan__patient=patient, uncertain=True).scan
+    client.force_login(owner)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    header = body.split('id="result-heading"')[1].split("</section>")[0]
+    assert '<span class="label label-uncertain">Uncertain</span> needs a radiologist\'s read' in header
+    assert "label-glioma" not in header and "%" not in header
+    assert "Uncertain — the model's probabilities" in body
+    assert "leaned to Glioma (55 %) without calling it" in body
+
+
+def test_a_reviewer_gets_the_next_scan_in_the_queue_after_saving(client, staff_reviewer, patient, single):
+    riskier = PredictionFactory(scan__patient=patient, uncertain=True).scan
+    client.force_login(staff_reviewer)
+    response = client.post(f"/scans/{single.pk}/review/", {"verdict": "agree"}, follow=True)
+    body = response.content.decode()
+    assert "Review saved." in body
+    assert f'href="/scans/{riskier.pk}/">Next in queue: scan {riskier.pk} →</a>' in body
+
+
+def test_other_pathology_without_notes_is_a_field_error(client, staff_reviewer, single):
+    client.force_login(staff_reviewer)
+    response = client.post(f"/scans/{single.pk}/review/", {"verdict": "other_pathology"})
+    assert response.status_code == 400
+    assert response.context["review_form"].errors["notes"] == ["Say which pathology you see."]
+
+
+def test_the_image_viewer_offers_original_grad_cam_and_saliency_with_a_colour_scale(client, owner, single):
+    client.force_login(owner)
+    body = client.get(f"/scans/{single.pk}/").content.decode()
+    for value in ("original", "gradcam", "saliency"):
+        assert f'value="{value}" data-layer-for="viewer-custom_cnn"' in body
+    assert 'class="scale-bar scale-jet"' in body and 'class="scale-bar scale-hot"' in body
+    assert "data-enlarge" in body

@@ -1,5 +1,5 @@
-"""The scan history: filters in the URL, sorting, pagination, and a query count that does not
-grow with the number of scans."""
+"""The scan history: filters in the URL (the final result among them), sorting, pagination,
+stacked cards on a phone, and a query count that does not grow with the number of scans."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from scans.models import Review, Scan
-from tests.factories import PatientFactory, PredictionFactory, ScanFactory
+from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, ScanFactory
 from tests.scans.pages.helpers import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -39,20 +39,45 @@ def test_it_filters_by_patient(logged_in, ann, bob):
     assert _ids(logged_in.get("/scans/", {"patient": ann.pk})) == [mine.pk]
 
 
-def test_it_filters_by_label_and_model(logged_in, ann):
+def test_it_filters_by_final_result_and_model(logged_in, ann, staff_reviewer):
     glioma = PredictionFactory(scan__patient=ann, label="glioma").scan
-    pituitary = PredictionFactory(scan__patient=ann, label="pituitary").scan
-    PredictionFactory(scan=pituitary, model_name="xception", label="glioma")
-    assert set(_ids(logged_in.get("/scans/", {"label": "glioma"}))) == {glioma.pk, pituitary.pk}
-    assert _ids(logged_in.get("/scans/", {"label": "glioma", "model": "custom_cnn"})) == [glioma.pk]
-    assert _ids(logged_in.get("/scans/", {"model": "xception"})) == [pituitary.pk]
+    both = PredictionFactory(scan__patient=ann, label="pituitary").scan
+    PredictionFactory(scan=both, model_name="xception", label="glioma")
+    corrected = PredictionFactory(scan__patient=ann, label="meningioma").scan
+    ReviewFactory(scan=corrected, reviewer=staff_reviewer, verdict="corrected", corrected_label="glioma")
+    refused = PredictionFactory(scan__patient=ann, refused=True).scan
+    assert set(_ids(logged_in.get("/scans/", {"result": "glioma"}))) == {glioma.pk, corrected.pk}
+    assert _ids(logged_in.get("/scans/", {"result": "meningioma"})) == []
+    assert _ids(logged_in.get("/scans/", {"result": "uncertain"})) == [both.pk]  # the models disagree
+    assert _ids(logged_in.get("/scans/", {"result": "refused"})) == [refused.pk]
+    assert _ids(logged_in.get("/scans/", {"model": "xception"})) == [both.pk]
+
+
+def test_it_filters_scans_where_model_and_reviewer_disagree(logged_in, ann, staff_reviewer):
+    agreed = PredictionFactory(scan__patient=ann).scan
+    ReviewFactory(scan=agreed, reviewer=staff_reviewer, verdict="agree")
+    changed = PredictionFactory(scan__patient=ann).scan
+    ReviewFactory(scan=changed, reviewer=staff_reviewer, verdict="non_diagnostic")
+    PredictionFactory(scan__patient=ann)
+    response = logged_in.get("/scans/", {"reviewed": "changed"})
+    assert _ids(response) == [changed.pk]
+    body = response.content.decode()
+    assert '<span class="label label-non_diagnostic">Non-diagnostic image</span>' in body
+    assert "model said Glioma" in body
+
+
+def test_each_cell_names_its_column_for_the_phone_layout(logged_in, ann):
+    PredictionFactory(scan__patient=ann)
+    body = logged_in.get("/scans/").content.decode()
+    assert '<table class="stack-on-phone">' in body
+    assert '<td data-label="Final result">' in body
 
 
 def test_it_filters_by_status_and_review(logged_in, ann, staff_reviewer):
     reviewed = PredictionFactory(scan__patient=ann).scan
     open_ = PredictionFactory(scan__patient=ann).scan
     failed = ScanFactory(patient=ann, status=Scan.Status.FAILED)
-    Review.objects.create(scan=reviewed, reviewer=staff_reviewer, agrees=True)
+    Review.objects.create(scan=reviewed, reviewer=staff_reviewer, verdict="agree")
     assert _ids(logged_in.get("/scans/", {"status": "failed"})) == [failed.pk]
     assert _ids(logged_in.get("/scans/", {"reviewed": "yes"})) == [reviewed.pk]
     assert _ids(logged_in.get("/scans/", {"status": "done", "reviewed": "no"})) == [open_.pk]
@@ -102,10 +127,10 @@ def test_the_query_count_does_not_grow_with_the_number_of_scans(logged_in, ann, 
     def add(count):
         for i in range(count):
             scan = PredictionFactory(scan__patient=ann if i % 2 else bob).scan
-            Review.objects.create(scan=scan, reviewer=staff_reviewer, agrees=True)
+            Review.objects.create(scan=scan, reviewer=staff_reviewer, verdict="agree")
 
     add(2)
-    url = "/scans/?label=glioma&reviewed=yes&sort=patient"
+    url = "/scans/?result=glioma&reviewed=yes&sort=patient"
     few = count_queries(logged_in, url)
     add(30)
     assert count_queries(logged_in, url) == few
