@@ -1,4 +1,7 @@
-"""An append-only record of who viewed or changed which patient or scan, when and from where."""
+"""An append-only record of who viewed or changed which patient or scan, when and from where.
+
+Every event names the patient whose data it touched (`patient_id`), so "who saw this
+patient?" is one indexed query (the patient's access log in the admin)."""
 
 from django.conf import settings
 from django.db import models
@@ -15,9 +18,13 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
+        LIST = "list", "Saw in a list"
         DOWNLOAD = "download", "Downloaded an image"
         CREATE = "create", "Created"
+        CHANGE = "change", "Changed"
         REVIEW = "review", "Reviewed"
+        RERUN = "rerun", "Re-ran the classification"
+        REGENERATE = "regenerate", "Regenerated the explanation"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PROTECT: a user who appears in the trail cannot be deleted and take their history along.
@@ -25,6 +32,8 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=16, choices=Action.choices)
     object_type = models.CharField(max_length=32)
     object_id = models.CharField(max_length=64)
+    # A plain id, not a foreign key: the trail outlives the rows it describes.
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()

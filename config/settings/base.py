@@ -94,6 +94,11 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# How many reverse proxies of ours stand in front of the web process (1 behind the compose TLS
+# proxy): the client's address is read that far from the right of X-Forwarded-For, for the
+# audit trail and for axes (audit.client). 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "audit.client.client_address"
 
 # SESSIONS — idle timeout: every request pushes the expiry forward, so a session ends after
 # SESSION_IDLE_MINUTES without activity.
