@@ -46,10 +46,10 @@ def audit_record(*, request: HttpRequest, action: str, obj: models.Model) -> Non
     event.save()
 
 
-def audit_list(*, request: HttpRequest, patients: Iterable[models.Model]) -> None:
+def audit_list(*, request: HttpRequest, patient_ids: Iterable[int]) -> None:
     """Records that request.user saw these patients in a list (one event per patient, once a
     minute), so each patient's access log shows the lists they appeared in."""
-    ids = {patient.pk for patient in patients}
+    ids = set(patient_ids)
     if not ids:
         return
     seen = set(

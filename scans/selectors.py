@@ -222,7 +222,7 @@ def scans_search(
     # A range of datetimes, not created_at__date: the index on created_at stays usable.
     if date_from:
         scans = scans.filter(created_at__gte=_day_start(date_from))
-    if date_to:
+    if date_to and date_to < date.max:  # date.max + 1 day overflows; nothing lies beyond it
         scans = scans.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     scans = scans_with_list_data(scans)
     if result in RESULT_KEYS:

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_list, audit_record
 from scans import selectors, services
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
@@ -39,6 +39,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     page = _page(request, selectors.patients_search(user=request.user, query=query))
+    audit_list(request=request, patient_ids=[patient.pk for patient in page])
     return render(request, "scans/patient_list.html", {"page": page, "query": query})
 
 
@@ -69,8 +70,10 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
+            audit_record(request=request, action=AuditEvent.Action.CHANGE, obj=patient)
             messages.success(request, "Patient updated.")
             return redirect("scans:patient-detail", patient_id=patient.pk)
+    audit_record(request=request, action=AuditEvent.Action.VIEW, obj=patient)
     return render(request, "scans/patient_form.html", {"form": form, "patient": patient})
 
 
@@ -201,6 +204,7 @@ def explanation_regenerate(request: HttpRequest, scan_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        audit_record(request=request, action=AuditEvent.Action.REGENERATE, obj=scan)
         messages.success(request, "A new explanation is being written.")
     return redirect("scans:scan-detail", scan_id=scan.pk)
 
@@ -210,6 +214,7 @@ def scan_list(request: HttpRequest) -> HttpResponse:
     patients = selectors.patients_visible_to(request.user).order_by("display_name", "pk")
     filters = ScanFilterForm(request.GET, patients=patients)
     page = _page(request, selectors.scans_search(user=request.user, **filters.search_arguments()))
+    audit_list(request=request, patient_ids=[scan.patient_id for scan in page])
     return render(request, "scans/scan_list.html", {"filters": filters, "page": page})
 
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_list, audit_record
 from idempotency.services import submit_once
 from scans import selectors, services
 from scans.api.serializers import PatientInput, PatientOutput, ReviewInput, ReviewOutput, ScanInput, ScanOutput
@@ -28,7 +28,9 @@ class PatientListView(APIView):
     @extend_schema(responses=PatientOutput(many=True))
     def get(self, request: Request) -> Response:
         patients = selectors.patients_visible_to(request.user).order_by("-created_at", "-pk")
-        return _paginated(self, request, patients, PatientOutput)
+        response = _paginated(self, request, patients, PatientOutput)
+        audit_list(request=request, patient_ids=[patient["id"] for patient in response.data["results"]])
+        return response
 
     @extend_schema(request=PatientInput, responses={201: PatientOutput})
     def post(self, request: Request) -> Response:
