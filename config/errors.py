@@ -25,6 +25,13 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own refusals before a view runs (too many fields or files, a bad Host)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request: the request could not be read."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while it handles the exception, so the exception is still at hand.
     if isinstance(sys.exception(), OUTAGE_ERRORS):

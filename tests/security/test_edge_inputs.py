@@ -1,6 +1,11 @@
-"""Inputs at the edges that once answered 500: each must be a page or a clear error."""
+"""Inputs at the edges that once answered 500 or an HTML page to an API client: each must be
+a page or a clear error, in JSON under /api/."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import token_client
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -11,6 +16,24 @@ def logged_in(client, owner):
     return client
 
 
-@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=9999-12-31", "date_to=0001-01-01", "date_to=99999-1-1"])
+@pytest.mark.parametrize(
+    "query", ["date_to=9999-12-31", "date_from=9999-12-31", "date_to=0001-01-01", "date_to=99999-1-1"]
+)
 def test_a_date_filter_at_the_ends_of_time_is_not_a_500(logged_in, query):
     assert logged_in.get(f"/scans/?{query}").status_code == 200
+
+
+def test_too_many_fields_for_the_api_is_a_json_400(owner):
+    fields = {f"field{i}": "x" for i in range(1100)}
+    response = token_client(owner).post("/api/v1/patients/", fields)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
+
+
+def test_too_many_files_for_the_api_is_a_json_400(owner, team):
+    patient = PatientFactory(team=team, created_by=owner)
+    files = {f"image{i}": SimpleUploadedFile(f"{i}.png", b"x") for i in range(110)}
+    response = token_client(owner).post(f"/api/v1/patients/{patient.pk}/scans/", files, format="multipart")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
