@@ -26,7 +26,8 @@ class PatientForm(PortalForm):
     display_name = forms.CharField(label="Name", max_length=200)
     sex = forms.ChoiceField(choices=[("", "Not recorded"), *Patient.Sex.choices], required=False)
     birth_year = forms.IntegerField(min_value=1900, max_value=2100, required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # Notes are for a line or a paragraph, not a document store (a 2 MB note was once accepted).
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
 
     def __init__(self, *args, teams=None, **kwargs):
         """`teams`: the teams a new patient may go into; None when editing (the team is fixed)."""

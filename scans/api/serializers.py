@@ -19,7 +19,7 @@ class PatientInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=200)
     sex = serializers.ChoiceField(choices=Patient.Sex.choices, required=False, default="")
     birth_year = serializers.IntegerField(required=False, allow_null=True, min_value=1900, max_value=2100)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
 
 
 class PatientOutput(serializers.ModelSerializer):

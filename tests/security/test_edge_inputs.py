@@ -37,3 +37,19 @@ def test_too_many_files_for_the_api_is_a_json_400(owner, team):
     response = token_client(owner).post(f"/api/v1/patients/{patient.pk}/scans/", files, format="multipart")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_patient_notes_over_ten_thousand_characters_are_a_field_error_in_the_api(owner, team):
+    response = token_client(owner).post(
+        "/api/v1/patients/", {"medical_record_number": "N-1", "display_name": "A B", "notes": "x" * 10_001}
+    )
+    assert response.status_code == 400
+    assert "notes" in response.json()
+
+
+def test_patient_notes_over_ten_thousand_characters_are_a_field_error_on_the_page(logged_in, team):
+    response = logged_in.post(
+        "/patients/new/", {"team": team.pk, "medical_record_number": "N-1", "display_name": "A B", "notes": "x" * 10_001}
+    )
+    assert response.status_code == 200
+    assert "notes" in response.context["form"].errors
