@@ -164,7 +164,7 @@ class ReviewForm(PortalForm):
         widget=forms.RadioSelect,
     )
     corrected_label = forms.ChoiceField(
-        label="Correct class (with “Correct the class”)", choices=_label_choices("—"), required=False
+        label="The correct class", choices=_label_choices("—"), required=False
     )
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

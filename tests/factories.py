@@ -64,7 +64,10 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     model_version = "a" * 64
     label = "glioma"
     confidence = 0.7
-    probabilities = factory.LazyFunction(lambda: dict(zip(CLASS_NAMES, (0.7, 0.1, 0.1, 0.1), strict=True)))
+    # The called class gets the confidence, the others share the rest, as a softmax would.
+    probabilities = factory.LazyAttribute(
+        lambda o: {name: o.confidence if name == o.label else (1 - o.confidence) / 3 for name in CLASS_NAMES}
+    )
     gradcam = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     saliency = factory.LazyFunction(lambda: image_store(png=png_bytes(mode="RGB"), folder=OVERLAY_FOLDER))
     timings = factory.LazyFunction(lambda: {"inference": 10.0, "total_ms": 50.0})

@@ -40,6 +40,8 @@
       },
       options: {
         responsive: true, maintainAspectRatio: false,
+        // No animation: a bar growing from zero shows numbers the model never gave.
+        animation: false,
         scales: { y: percentAxis() },
         plugins: {
           tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + certainty(c.parsed.y); } } }
@@ -86,6 +88,7 @@
       data: { datasets: datasets },
       options: {
         responsive: true, maintainAspectRatio: false,
+        animation: false,
         layout: { padding: { top: 12, right: 12 } },
         scales: {
           x: {
@@ -96,7 +99,8 @@
           y: percentAxis()
         },
         plugins: {
-          legend: { labels: { usePointStyle: true } },
+          // The page's own legend names the colours and the point shapes.
+          legend: { display: false },
           tooltip: {
             callbacks: {
               title: function (items) {

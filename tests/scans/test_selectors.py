@@ -89,5 +89,5 @@ def test_the_history_chart_makes_one_point_per_exam_and_final_result(team, staff
     ]
     assert chart.points[0]["scans"] == [s.pk for s in slices]
     # The corrected exam sits at the model's probability for the reviewer's class.
-    assert chart.points[1]["y"] == 0.7
+    assert chart.points[1]["y"] == 0.1
     assert chart.unplotted == 1
