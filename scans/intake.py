@@ -14,7 +14,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from scans.dicom.render import dicom_clean
 from scans.images import ImageRejected, image_clean
+from scans.ml.dicom_pixels import is_dicom
 from scans.models import Scan
 from scans.storage import INCOMING_FOLDER, SCAN_FOLDER, image_delete, image_store
 
@@ -33,7 +35,13 @@ def scan_image_sanitize(scan_id: int) -> bool:
     with default_storage.open(original, "rb") as handle:
         data = handle.read()
     try:
-        clean = image_clean(data=data, max_bytes=settings.SCAN_MAX_UPLOAD_BYTES, max_pixels=settings.SCAN_MAX_PIXELS)
+        if is_dicom(data):
+            # A DICOM slice's pixels-only file (scans.dicom), rendered with its window.
+            clean = dicom_clean(data=data)
+        else:
+            clean = image_clean(
+                data=data, max_bytes=settings.SCAN_MAX_UPLOAD_BYTES, max_pixels=settings.SCAN_MAX_PIXELS
+            )
     except ImageRejected as error:
         _scan_refuse(scan_id, error.messages[0])
         return False

@@ -32,6 +32,30 @@ class Patient(models.Model):
         return f"Patient {self.pk}"
 
 
+class Exam(models.Model):
+    """The slices of one DICOM series of one patient (scans.dicom): one row in the case history.
+
+    `series_key` is a salted hash of the Study and Series Instance UIDs, never the UIDs."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="exams")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    series_key = models.CharField(max_length=64)
+    modality = models.CharField(max_length=16, blank=True)
+    orientation = models.CharField(max_length=16, blank=True)
+    series_description = models.CharField(max_length=64, blank=True)
+    identifiers_differ = models.BooleanField(
+        default=False, help_text="Uploaded although the files' Patient ID differs from the patient's MRN."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["patient", "series_key"], name="one_exam_per_series")]
+
+    def __str__(self) -> str:
+        return f"Exam {self.pk}"
+
+
 class Scan(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -49,6 +73,10 @@ class Scan(models.Model):
     height = models.PositiveIntegerField()
     acquisition_date = models.DateField(null=True, blank=True)
     requested_models = models.JSONField(default=list)
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, null=True, blank=True, related_name="scans")
+    dicom = models.JSONField(
+        default=dict, blank=True, help_text="A DICOM slice's allow-listed technical attributes (scans.dicom)."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

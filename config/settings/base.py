@@ -169,6 +169,12 @@ SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=50 * 1024 * 1024)
 # Larger uploads are spooled to a temporary file instead of being held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# DICOM (scans.dicom): a file or a zip of a series may be larger than an image, never larger
+# than a request; a zip is bounded by its file count and what it unpacks to (zip bombs).
+DICOM_MAX_UPLOAD_BYTES = env.int("DICOM_MAX_UPLOAD_BYTES", default=MAX_REQUEST_BYTES - 1024 * 1024)
+DICOM_ZIP_MAX_FILES = env.int("DICOM_ZIP_MAX_FILES", default=1000)
+DICOM_ZIP_MAX_BYTES = env.int("DICOM_ZIP_MAX_BYTES", default=400 * 1024 * 1024)
+DICOM_MAX_SLICES = env.int("DICOM_MAX_SLICES", default=1000)
 
 # SCAN PIPELINE — recovery thresholds are derived from the task time limits (CELERY below).
 # ------------------------------------------------------------------------------

@@ -38,9 +38,17 @@ class PatientOutput(serializers.ModelSerializer):
 
 
 class ScanInput(serializers.Serializer):
-    image = serializers.FileField(help_text="PNG or JPEG, at most 20 MB and 40 megapixels.")
+    image = serializers.FileField(
+        help_text="PNG or JPEG (at most 20 MB and 16 megapixels), a DICOM file, or a zip of DICOM files "
+        "(a series or study, at most 49 MB)."
+    )
     model = serializers.ChoiceField(choices=list(MODEL_CHOICES), required=False, default=None, allow_null=True)
     acquisition_date = serializers.DateField(required=False, allow_null=True, default=None)
+    identifiers_differ_ok = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="DICOM: upload even though the files' Patient ID differs from the patient's record number.",
+    )
 
 
 class PredictionOutput(serializers.ModelSerializer):
@@ -151,6 +159,8 @@ class ScanOutput(serializers.ModelSerializer):
             "updated_at",
             "acquisition_date",
             "requested_models",
+            "exam",
+            "dicom",
             "width",
             "height",
             "image_url",
@@ -181,3 +191,14 @@ class ScanOutput(serializers.ModelSerializer):
         if result is None:
             return None
         return FinalResultOutput(result).data
+
+
+class SeriesUploadOutput(serializers.Serializer):
+    """An upload that made several slices (a DICOM series, a multi-frame file, or a zip)."""
+
+    exam = serializers.IntegerField(help_text="The exam the slices belong to (the first, when a zip held several).")
+    exams = serializers.ListField(child=serializers.IntegerField())
+    scans = ScanOutput(many=True)
+    skipped = serializers.ListField(
+        child=serializers.CharField(), help_text="Files of the zip that made no slice, and why."
+    )

@@ -1,7 +1,7 @@
 """REST API views: parse, call a selector or service, serialize. Nothing else."""
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -14,7 +14,16 @@ from audit.models import AuditEvent
 from audit.services import audit_list, audit_record
 from idempotency.services import submit_once
 from scans import selectors, services
-from scans.api.serializers import PatientInput, PatientOutput, ReviewInput, ReviewOutput, ScanInput, ScanOutput
+from scans.api.serializers import (
+    PatientInput,
+    PatientOutput,
+    ReviewInput,
+    ReviewOutput,
+    ScanInput,
+    ScanOutput,
+    SeriesUploadOutput,
+)
+from scans.uploads import dicom_upload_submit, is_dicom_upload
 
 
 def _paginated(view: APIView, request: Request, queryset, serializer_class) -> Response:
@@ -52,11 +61,16 @@ class PatientScanListView(APIView):
         audit_record(request=request, action=AuditEvent.Action.VIEW, obj=patient)
         return _paginated(self, request, selectors.patient_scans(patient=patient), ScanOutput)
 
-    @extend_schema(request={"multipart/form-data": ScanInput}, responses={202: ScanOutput})
+    @extend_schema(
+        request={"multipart/form-data": ScanInput},
+        responses={202: PolymorphicProxySerializer("ScanUpload", [ScanOutput, SeriesUploadOutput], None)},
+    )
     def post(self, request: Request, patient_id: int) -> Response:
         patient = selectors.patient_get(user=request.user, patient_id=patient_id)
         given = ScanInput(data=request.data)
         given.is_valid(raise_exception=True)
+        if is_dicom_upload(given.validated_data["image"]):
+            return self._post_dicom(request, patient, given.validated_data)
         scan, created = submit_once(
             user=request.user,
             key=request.headers.get("Idempotency-Key", ""),
@@ -76,6 +90,30 @@ class PatientScanListView(APIView):
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    def _post_dicom(self, request: Request, patient, fields: dict) -> Response:
+        """A DICOM file or zip: one slice answers like a PNG; several, with their exam."""
+        upload = dicom_upload_submit(
+            patient=patient,
+            uploaded_by=request.user,
+            file=fields["image"],
+            model=fields["model"],
+            acquisition_date=fields["acquisition_date"],
+            identifiers_differ_ok=fields["identifiers_differ_ok"],
+            on_created=lambda obj: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=obj),
+        )
+        context = {"request": request}
+        if upload.is_series:
+            body = {
+                "exam": upload.exams[0].pk,
+                "exams": [exam.pk for exam in upload.exams],
+                "scans": ScanOutput(upload.scans, many=True, context=context).data,
+                "skipped": upload.skipped,
+            }
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        scan = upload.scans[0]
+        headers = {"Location": request.build_absolute_uri(reverse("api:scan-detail", kwargs={"scan_id": scan.pk}))}
+        return Response(ScanOutput(scan, context=context).data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class ScanDetailView(APIView):
