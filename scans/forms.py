@@ -163,11 +163,16 @@ class ReviewForm(PortalForm):
         ],
         widget=forms.RadioSelect,
     )
-    corrected_label = forms.ChoiceField(
-        label="The correct class", choices=_label_choices("—"), required=False
-    )
+    corrected_label = forms.ChoiceField(label="The correct class", choices=_label_choices("—"), required=False)
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text="Required for “Other pathology”.",
     )
+
+    def __init__(self, *args, model_called: bool = True, **kwargs):
+        """`model_called`: False when the model refused or abstained — there is no class to agree with."""
+        super().__init__(*args, **kwargs)
+        if not model_called:
+            field = self.fields["verdict"]
+            field.choices = [(value, text) for value, text in field.choices if value != Review.Verdict.AGREE]

@@ -13,6 +13,7 @@ from audit.services import audit_list, audit_record
 from scans import selectors, services
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
+from scans.models import Outcome
 
 PAGE_SIZE = 25
 
@@ -138,12 +139,17 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
     return scans, failures
 
 
+def _model_called(scan) -> bool:
+    result = selectors.final_result_of(scan)
+    return result is not None and result.model_outcome == Outcome.CLASSIFIED
+
+
 def _scan_context(request: HttpRequest, scan, review_form: ReviewForm | None = None) -> dict:
     is_reviewer = request.user.is_reviewer
     return {
         "scan": scan,
         "pending": scan.status in selectors.PENDING,
-        "review_form": review_form or ReviewForm(),
+        "review_form": review_form or ReviewForm(model_called=_model_called(scan)),
         "next_in_queue": selectors.review_queue_next(user=request.user, after=scan) if is_reviewer else None,
         "gemini_mode": gemini_mode(),
     }
@@ -168,7 +174,7 @@ def scan_result(request: HttpRequest, scan_id: int) -> HttpResponse:
 @require_POST
 def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
-    form = ReviewForm(request.POST)
+    form = ReviewForm(request.POST, model_called=_model_called(scan))
     if form.is_valid():
         try:
             review = services.scan_review(scan=scan, reviewer=request.user, **form.cleaned_data)

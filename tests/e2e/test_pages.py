@@ -1,4 +1,4 @@
-"""Every page in Chromium, on a laptop and a tablet: no script or style refused by the CSP, no
+"""Every page in Chromium, on a laptop, a tablet and a phone: no script or style refused by the CSP, no
 JavaScript error, the history chart drawn, the upload page's keyboard path and drop zone."""
 
 import base64
@@ -21,6 +21,8 @@ PAGES = [
     "/upload/?patient={patient}",
     "/scans/",
     "/scans/{scan}/",
+    "/scans/{refused}/",
+    "/review/",
     "/models/custom_cnn/",
     "/admin/scans/scan/",
     "/admin/scans/scan/{scan}/change/",
@@ -37,7 +39,8 @@ def case(team, owner, staff_reviewer, fake_weights):
     PredictionFactory(scan__patient=patient, label="meningioma", confidence=0.62)
     scan = PredictionFactory(scan__patient=patient, label="glioma", confidence=0.91).scan
     PredictionFactory(scan=scan, model_name="xception", label="glioma", confidence=0.84)
-    return {"patient": patient.pk, "scan": scan.pk}
+    refused = PredictionFactory(scan__patient=patient, refused=True).scan
+    return {"patient": patient.pk, "scan": scan.pk, "refused": refused.pk}
 
 
 def _log_in(page, url, username):
@@ -48,7 +51,7 @@ def _log_in(page, url, username):
     page.wait_for_url(f"{url}/")
 
 
-@pytest.mark.parametrize("width", [1280, 800])
+@pytest.mark.parametrize("width", [1280, 800, 390])
 def test_every_page_renders_without_errors(live_server, browser_page, staff_reviewer, case, width):  # noqa: F811
     page = browser_page
     page.set_viewport_size({"width": width, "height": 1000})

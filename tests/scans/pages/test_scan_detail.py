@@ -259,3 +259,15 @@ def test_the_image_viewer_offers_original_grad_cam_and_saliency_with_a_colour_sc
         assert f'value="{value}" data-layer-for="viewer-custom_cnn"' in body
     assert 'class="scale-bar scale-jet"' in body and 'class="scale-bar scale-hot"' in body
     assert "data-enlarge" in body
+
+
+@pytest.mark.parametrize("trait", ["refused", "uncertain"])
+def test_the_review_form_offers_no_agree_when_the_model_called_no_class(client, staff_reviewer, patient, trait):
+    scan = PredictionFactory(scan__patient=patient, **{trait: True}).scan
+    client.force_login(staff_reviewer)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    assert 'value="not_brain_mri"' in body
+    assert 'value="agree"' not in body
+    response = client.post(f"/scans/{scan.pk}/review/", {"verdict": "agree"})
+    assert response.status_code == 400
+    assert not Review.objects.exists()
