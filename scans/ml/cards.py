@@ -79,17 +79,93 @@ def render_markdown(card: dict) -> str:
             f"- guided backprop: {sanity['guided_backprop']['mean_spearman']:.3f} — "
             + ("passes" if sanity["guided_backprop"]["passes"] else "fails: it largely shows the image's edges"),
         ]
+    if card.get("localisation"):
+        lines += localisation_markdown(card["localisation"])
+    if card.get("ood"):
+        lines += ood_markdown(card["ood"])
     if card.get("notes"):
         lines += ["", "## Notes on this run", ""] + [f"- {note}" for note in card["notes"]]
     lines += [
         "",
         "## Known limits",
-        "- Trained on one public dataset of 2-D slices with no patient ids; slices of one patient may sit on "
-        "both sides of the split even after near-duplicate grouping.",
+        "- Trained on one public dataset of 2-D slices. Patient ids exist only for its figshare part; the other "
+        "images are grouped by copies and mirror images alone, so slices of one of those patients may still sit "
+        "on both sides of the split.",
         "- Most tumour images come from one source and most no-tumour images from others: the model may partly "
         "recognise the source. Check that the heat map lies on the brain, not the border.",
-        "- It calls any input one of four classes: CT, other MRI sequences, other organs or non-axial slices get "
-        "a confident but meaningless answer.",
+        "- The refusal gate is measured on a development set of other modalities; kinds of image it has never "
+        "been measured on (and head CT most of all) may still get through it, and then get a label."
+        if card.get("ood")
+        else "- It calls any input one of four classes: CT, other MRI sequences, other organs or non-axial slices "
+        "get a confident but meaningless answer.",
         "",
     ]
     return "\n".join(lines)
+
+
+def ood_markdown(ood: dict) -> list[str]:
+    """The refusal and abstention section: how it works, its limits and what they cost."""
+    validation = ood["validation"]
+    lines = [
+        "",
+        "## Refusal and abstention",
+        f"- statistics: `{ood['file']}`, sha256 `{ood['sha256']}` (checked with the weights)",
+        f"- method: {ood['method']}; layers {', '.join(f'`{v}`' for v in ood['views'])}",
+        f"- input checks (limits from the training slices): colour above {ood['max_colour_fraction']:.0%} of pixels, "
+        f"aspect ratio above {ood['max_aspect_ratio']:.2f} : 1, dark background below "
+        f"{ood['min_dark_fraction']:.1%} of pixels",
+        f"- score limit {ood['score_limit']:.3f} (1 is a typical training slice), chosen so that at most 1 % of "
+        f"the validation slices are refused; confidence threshold {ood['confidence_threshold']:.4f}, the lowest "
+        "whose called validation slices are at least 99.5 % accurate",
+        f"- command: `{ood.get('command', '')}`",
+        "",
+        f"Validation ({ood['fitted_on']['validation']} slices, the ones the limits were chosen on):",
+        "",
+        f"- refused (false refusals): **{validation['false_refusal_rate']:.2%}** "
+        f"({validation['refused_by_input_checks']} by the input checks, {validation['refused_by_score']} by the score)",
+        f"- coverage (classified, not uncertain or refused): **{validation['coverage']:.2%}**; accuracy on what is "
+        f"called **{validation['accuracy_called']:.2%}** (all slices: {validation['accuracy_all']:.2%}); "
+        f"uncertain: {validation['uncertain']}",
+        "",
+        "Risk–coverage (calling only the most confident non-refused validation slices):",
+        "",
+        "| coverage | confidence threshold | accuracy on what is called |",
+        "|---|---|---|",
+    ]
+    for row in validation["risk_coverage"]:
+        lines.append(f"| {row['coverage']:.1%} | {row['threshold']:.4f} | {row['accuracy']:.2%} |")
+    development = ood.get("development_set")
+    if development:
+        lines += [
+            "",
+            f"Development set of non-MRI images (`{development['folder']}`; nothing was fitted to it): "
+            f"**{development['refusal_rate']:.1%}** of {development['count']} refused; AUROC of the score "
+            f"against the validation slices {development['auroc']:.4f}.",
+            "",
+            "| category | images | refused | uncertain (not refused) |",
+            "|---|---|---|---|",
+        ]
+        for name, row in development["categories"].items():
+            lines.append(f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} |")
+        missed = development.get("not_refused", [])
+        if missed:
+            lines += ["", "Not refused: " + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed)]
+    for note in ood.get("notes", []):
+        lines.append(f"- {note}")
+    return lines
+
+
+def localisation_markdown(localisation: dict) -> list[str]:
+    """Where the heat maps point, scored against the tumour masks of validation patients."""
+    lines = [
+        "",
+        "## Where the heat maps point (validation images with a tumour mask)",
+        "Pointing game: the map's peak lies on the tumour or within 15 px of it; energy: the share of the map "
+        "inside the mask. Masks exist for the figshare images only (glioma, most meningioma and pituitary).",
+        "",
+        "| map | pointing game | energy inside the mask | images |",
+        "|---|---|---|---|",
+    ]
+    for name, row in localisation.items():
+        lines.append(f"| {name} | {row['pointing_game']:.1%} | {row['energy_inside']:.1%} | {row['images']} |")
+    return lines
