@@ -96,7 +96,7 @@
             time: { tooltipFormat: "yyyy-MM-dd HH:mm", displayFormats: { day: "yyyy-MM-dd", week: "yyyy-MM-dd", month: "yyyy-MM", hour: "MM-dd HH:mm" } },
             ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 }
           },
-          y: percentAxis()
+          y: Object.assign(percentAxis(), { title: { display: true, text: "model's probability for the result" } })
         },
         plugins: {
           // The page's own legend names the colours and the point shapes.
