@@ -49,7 +49,8 @@ def test_patient_notes_over_ten_thousand_characters_are_a_field_error_in_the_api
 
 def test_patient_notes_over_ten_thousand_characters_are_a_field_error_on_the_page(logged_in, team):
     response = logged_in.post(
-        "/patients/new/", {"team": team.pk, "medical_record_number": "N-1", "display_name": "A B", "notes": "x" * 10_001}
+        "/patients/new/",
+        {"team": team.pk, "medical_record_number": "N-1", "display_name": "A B", "notes": "x" * 10_001},
     )
     assert response.status_code == 200
     assert "notes" in response.context["form"].errors
