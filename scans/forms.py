@@ -69,9 +69,22 @@ class UploadForm(PortalForm):
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="When the scan was taken, if known."
     )
     images = MultipleFileField(
-        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg", "multiple": True}),
+        # Extensionless DICOM files (as PACS exports name them) can be dropped, or picked with
+        # "All files"; the server decides by content, never by name.
+        widget=MultipleFileInput(
+            attrs={
+                "accept": "image/png,image/jpeg,.dcm,.dicom,application/dicom,.zip,application/zip",
+                "multiple": True,
+            }
+        ),
         required=False,
-        help_text="PNG or JPEG brain MRI slices, up to 20 MB each.",
+        help_text="PNG or JPEG brain MRI slices (up to 20 MB each), DICOM files (.dcm or without an extension), "
+        "or a zip of a DICOM series or study (up to 49 MB).",
+    )
+    identifiers_differ_ok = forms.BooleanField(
+        label="The file's identifiers differ from this patient's, upload anyway",
+        required=False,
+        help_text="DICOM only: the upload is refused when the files' Patient ID is not this patient's record number.",
     )
 
     def __init__(self, *args, patients, options, **kwargs):

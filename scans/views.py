@@ -14,6 +14,7 @@ from scans import selectors, services
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
 from scans.models import Outcome
+from scans.uploads import dicom_upload_submit, is_dicom_upload
 
 PAGE_SIZE = 25
 
@@ -122,20 +123,23 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
     if not files:
         return [], [("", "Choose at least one image.")]
     for file in files:
+        fields = {
+            "patient": form.cleaned_data["patient"],
+            "uploaded_by": request.user,
+            "file": file,
+            "model": form.cleaned_data["model"],
+            "acquisition_date": form.cleaned_data["acquisition_date"],
+            # In the upload's transaction: never a scan without its audit event.
+            "on_created": lambda obj: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=obj),
+        }
         try:
-            scan = services.scan_submit(
-                patient=form.cleaned_data["patient"],
-                uploaded_by=request.user,
-                file=file,
-                model=form.cleaned_data["model"],
-                acquisition_date=form.cleaned_data["acquisition_date"],
-                # In the scan's transaction: never a scan without its audit event.
-                on_created=lambda scan: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan),
-            )
+            if is_dicom_upload(file):
+                made = dicom_upload_submit(**fields, identifiers_differ_ok=form.cleaned_data["identifiers_differ_ok"])
+                scans.extend(made.scans)
+            else:
+                scans.append(services.scan_submit(**fields))
         except ValidationError as error:
             failures.append((file.name, " ".join(error.messages)))
-        else:
-            scans.append(scan)
     return scans, failures
 
 

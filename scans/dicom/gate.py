@@ -7,6 +7,8 @@ slice ends with the same "refused" outcome, and its reason, as any input that is
 MRI slice. A slice that is not axial gets a warning: the model learned from axial slices.
 """
 
+from scans.models import Outcome
+
 MODALITY_NAMES = {
     "CT": "CT",
     "CR": "a radiograph",
@@ -50,5 +52,16 @@ def slice_warnings(attributes: dict) -> list[str]:
 
 
 def scan_refusal(scan) -> str:
-    """The pipeline's hook: the modality gate's reason to refuse this scan, or ""."""
+    """The modality gate's reason to refuse this scan, or "" (always "" for a PNG or JPEG)."""
     return (getattr(scan, "dicom", None) or {}).get("refusal", "")
+
+
+def modality_gated(output, scan):
+    """The pipeline's hook, applied to each model's output before it is stored: a slice whose
+    header says it is not MR is refused with that reason, whatever the model made of its
+    pixels (its raw answer is kept, as for any refusal)."""
+    reason = scan_refusal(scan)
+    if reason:
+        output.outcome = Outcome.REFUSED
+        output.outcome_reason = reason[:300]
+    return output

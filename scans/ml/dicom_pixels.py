@@ -202,3 +202,17 @@ def _is_multi(value) -> bool:
 
 def _syntax_name(uid) -> str:
     return getattr(uid, "name", None) or str(uid)
+
+
+def dicom_to_png(data: bytes) -> tuple[bytes, str]:
+    """A single-slice DICOM as PNG bytes (what Engine.predict reads), and its Modality."""
+    from PIL import Image
+
+    ds = read_dataset(data)
+    if frame_count(ds) > 1:
+        raise ImageError(
+            f"A multi-frame DICOM ({frame_count(ds)} frames): upload it through the portal, which splits the frames."
+        )
+    buffer = io.BytesIO()
+    Image.fromarray(dataset_to_uint8(ds)).save(buffer, format="PNG")
+    return buffer.getvalue(), str(ds.get("Modality", "") or "").strip().upper()

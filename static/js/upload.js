@@ -43,6 +43,7 @@
       if (model) { data.append("model", model.value); }
       var date = form.querySelector("input[name=acquisition_date]").value;
       if (date) { data.append("acquisition_date", date); }
+      if (form.querySelector("input[name=identifiers_differ_ok]:checked")) { data.append("identifiers_differ_ok", "true"); }
       var patient = form.querySelector("select[name=patient]").value;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.dataset.apiPatients + encodeURIComponent(patient) + "/scans/");
@@ -54,11 +55,18 @@
       });
       xhr.addEventListener("load", function () {
         if (xhr.status === 201 || xhr.status === 202) {
-          var scan = JSON.parse(xhr.responseText);
+          var body = JSON.parse(xhr.responseText);
           row.bar.value = 100;
-          row.state.textContent = "uploaded: scan " + scan.id + " queued";
           row.item.classList.add("file-ok");
-          resolve({ ok: true, id: scan.id });
+          if (body.scans) {
+            // A DICOM series, multi-frame file or zip: one exam, several slices.
+            row.state.textContent = "uploaded: " + body.scans.length + " slices queued";
+            if (body.skipped && body.skipped.length) { row.state.textContent += " (" + body.skipped.length + " file(s) skipped)"; }
+            resolve({ ok: true, id: body.scans[0].id, series: true });
+          } else {
+            row.state.textContent = "uploaded: scan " + body.id + " queued";
+            resolve({ ok: true, id: body.id });
+          }
         } else {
           row.state.textContent = "not uploaded: " + messagesOf(xhr);
           row.item.classList.add("file-error");
@@ -125,7 +133,7 @@
     var done = results.filter(function (r) { return r.ok; });
     var failed = results.length - done.length;
     button.disabled = false;
-    if (!failed && done.length === 1) {
+    if (!failed && done.length === 1 && !done[0].series) {
       window.location.assign(form.dataset.scanPages + done[0].id + "/");
     } else if (!failed) {
       var patient = form.querySelector("select[name=patient]").value;
