@@ -82,7 +82,8 @@ def test_it_rejects_more_pixels_than_the_limit_before_decoding():
         image_clean(data=png_bytes(100, 100), max_bytes=LIMITS["max_bytes"], max_pixels=9_999)
 
 
-def test_it_refuses_an_image_over_the_limit_without_decoding_a_pixel(monkeypatch):
+@pytest.mark.parametrize("check", [image_clean, image_inspect], ids=["clean", "inspect"])
+def test_it_refuses_an_image_over_the_limit_without_decoding_a_pixel(monkeypatch, check):
     decoded = []
     load = ImageFile.ImageFile.load
 
@@ -97,10 +98,10 @@ def test_it_refuses_an_image_over_the_limit_without_decoding_a_pixel(monkeypatch
     assert 40_000_000 < 7000 * 7000 < Image.MAX_IMAGE_PIXELS
 
     with pytest.raises(ImageRejected, match="Image too large"):
-        clean(over_our_limit)
+        check(data=over_our_limit, **LIMITS)
 
     assert decoded == []
-    clean(png_bytes(70, 70))  # the spy does see an image within the limit being decoded
+    check(data=png_bytes(70, 70), **LIMITS)  # the spy does see an image within the limit being decoded
     assert (70, 70) in decoded
 
 
