@@ -1,15 +1,23 @@
-# The two commands: `make run` (web + worker on the embedded default) and `make test`.
+# `make run` (gunicorn + a supervised worker on the embedded default, DEBUG off), `make dev`
+# (runserver, autoreload, DEBUG), `make test`, and `make chaos` (fault and load experiments
+# against real PostgreSQL and Redis on 127.0.0.1; CI runs it after the tests).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint
+.PHONY: run dev test chaos lint
 
 run: $(VENV)/.runtime-installed
-	bin/run-local
+	bin/run-local run
+
+dev: $(VENV)/.runtime-installed
+	bin/run-local dev
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chaos: $(VENV)/.dev-installed
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
