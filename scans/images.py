@@ -70,7 +70,9 @@ def _check_bytes(data: bytes, *, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise ImageRejected(f"The file is too large: the limit is {max_bytes // (1024 * 1024)} MB.")
     if not (data.startswith(PNG_SIGNATURE) or data.startswith(JPEG_SIGNATURE)):
-        raise ImageRejected("Unsupported file type: only PNG and JPEG images are accepted.")
+        raise ImageRejected(
+            "Unsupported file type: only PNG and JPEG images, DICOM files and zips of DICOM files are accepted."
+        )
 
 
 def _decode(data: bytes, *, max_pixels: int) -> Image.Image:

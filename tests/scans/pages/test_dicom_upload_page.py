@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from scans.models import Exam, Scan
-from tests.dicom_files import dicom_bytes, mr_dataset, ramp, zipped
+from tests.dicom_files import SAGITTAL, dicom_bytes, mr_dataset, ramp, zipped
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +52,24 @@ def test_a_series_of_another_patient_is_refused_with_the_reason(logged_in, patie
     body = post(logged_in, patient, series_zip()).content.decode()
     assert "Patient ID is not this patient" in body
     assert not Scan.objects.exists()
+
+
+def test_the_scan_page_shows_the_acquisition_and_warns_about_a_sagittal_slice_with_burned_in_text(
+    logged_in, patient
+):
+    ds = mr_dataset(ramp(), ImageOrientationPatient=SAGITTAL, BurnedInAnnotation="YES")
+    file = SimpleUploadedFile("IM0001", dicom_bytes(ds), content_type="application/dicom")
+    post(logged_in, patient, file, identifiers_differ_ok="on")
+    body = logged_in.get(f"/scans/{Scan.objects.get().pk}/").content.decode()
+    assert "<dt>Orientation</dt><dd>sagittal</dd>" in body
+    assert "1.5 T" in body and "5.0 mm" in body and "0.5 × 0.5 mm" in body
+    assert "AX T1 POST (series 3, image 1)" in body
+    assert "This is a sagittal slice" in body
+    assert "Burned In Annotation = YES" in body
+
+
+def test_a_png_scan_page_has_no_acquisition_section(logged_in, patient):
+    from tests.factories import ScanFactory
+
+    scan = ScanFactory(patient=patient)
+    assert "Acquisition (from the DICOM header)" not in logged_in.get(f"/scans/{scan.pk}/").content.decode()
