@@ -43,11 +43,18 @@ class _ModelOutput:
     saliency: str
     gradcam_stats: dict
     saliency_stats: dict
+    outcome: str
+    outcome_reason: str
+    ood_score: float | None
     timings: dict = field(default_factory=dict)
 
 
 def classify_scan(scan_id: int, *, resent: bool = False) -> None:
     """Runs every requested model on the scan and stores the predictions, once.
+
+    An image the engine does not recognise as a brain MRI slice is a result, not a failure:
+    its prediction is stored with outcome `refused` and the reason, and the scan goes on to
+    `done` like any other; only an unreadable image or a broken model fails the scan.
 
     `resent`: the message came from the sweep, not from the upload or a redelivery.
     """
@@ -174,6 +181,8 @@ def _scan_facts(scan_id: int) -> ScanFacts:
                 probabilities=p.probabilities,
                 regions=RegionStats.from_stats(p.gradcam_stats or NO_HOT_AREA),
                 overlay_png=_read_file(p.gradcam.name),
+                outcome=p.outcome,
+                outcome_reason=p.outcome_reason,
             )
             for p in scan.predictions.order_by("model_name")
         ],
@@ -345,8 +354,8 @@ def _engine(name: str):
 def _run_model(name: str, data: bytes) -> _ModelOutput:
     engine = _engine(name)
     result = engine.predict(data)
-    if result.refusal:
-        raise ImageError(result.refusal)
+    # Heat maps are drawn for refused and uncertain results too: staff may open the raw
+    # answer, and the pages decide what to show.
     maps = engine.explain_maps(data, result)
     stored_at = time.perf_counter()
     gradcam = image_store(png=maps.gradcam.overlay_png, folder=OVERLAY_FOLDER)
@@ -362,6 +371,9 @@ def _run_model(name: str, data: bytes) -> _ModelOutput:
         saliency=saliency,
         gradcam_stats=maps.gradcam.stats,
         saliency_stats=maps.saliency.stats,
+        outcome=result.outcome,
+        outcome_reason=result.reason[:300],
+        ood_score=result.ood_score,
         timings={**result.timings, **maps.timings, "storage": storage_ms},
     )
 
@@ -386,6 +398,9 @@ def _store_results(scan_id: int, outputs: list[_ModelOutput], started: float) ->
                 saliency=out.saliency,
                 gradcam_stats=out.gradcam_stats,
                 saliency_stats=out.saliency_stats,
+                outcome=out.outcome,
+                outcome_reason=out.outcome_reason,
+                ood_score=out.ood_score,
                 timings={**{k: round(v, 1) for k, v in out.timings.items()}, "total_ms": total_ms},
             )
             for out in outputs

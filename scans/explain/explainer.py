@@ -39,8 +39,11 @@ class Outcome:
 
 
 def explain(facts: ScanFacts, config: ExplainConfig) -> Outcome:
-    """Explain one scan's predictions. Never raises for a Gemini failure: it falls back offline."""
+    """Explain one scan's predictions. Never raises for a Gemini failure: it falls back offline.
+    A refused scan is never sent to Gemini: the offline text says why it was refused."""
     started = time.monotonic()
+    if facts.refused:
+        return _offline(facts, started, reason="the image was not recognised as a brain MRI slice")
     if config.privacy == "off":
         return _offline(facts, started, reason="Gemini is turned off by the privacy setting")
     if not config.api_key:

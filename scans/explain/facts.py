@@ -101,9 +101,19 @@ class RegionStats:
         }
 
 
+# What the engine made of the image (scans.ml.ood): a result, an abstention or a refusal.
+OUTCOMES = ("classified", "uncertain", "refused")
+
+
 @dataclass(frozen=True)
 class PredictionFacts:
-    """One model's verdict on the scan, with its Grad-CAM overlay."""
+    """One model's verdict on the scan, with its Grad-CAM overlay.
+
+    outcome: "classified", "uncertain" (too unsure to call) or "refused" (not recognised as a
+    brain MRI slice; label and probabilities are then the raw answer, not a result).
+    outcome_reason: the engine's own sentence saying why (numbers and fixed words, never text a
+    person typed); the offline text quotes it, Gemini is told the outcome word alone.
+    """
 
     model: str
     display_name: str
@@ -111,8 +121,13 @@ class PredictionFacts:
     probabilities: Mapping[str, float]
     regions: RegionStats
     overlay_png: bytes
+    outcome: str = "classified"
+    outcome_reason: str = ""
 
     def __post_init__(self) -> None:
+        _choice(self.outcome, OUTCOMES, "outcome")
+        if not isinstance(self.outcome_reason, str) or len(self.outcome_reason) > 300:
+            raise ValueError("outcome_reason must be the engine's short sentence")
         if not isinstance(self.model, str) or not _MODEL_ID.fullmatch(self.model):
             raise ValueError("model must be a registry id such as 'custom_cnn'")
         if not isinstance(self.display_name, str) or not _DISPLAY_NAME.fullmatch(self.display_name):
@@ -168,3 +183,9 @@ class ScanFacts:
         if not predictions or not all(isinstance(p, PredictionFacts) for p in predictions):
             raise ValueError("predictions must be one or more PredictionFacts")
         object.__setattr__(self, "predictions", predictions)
+
+    @property
+    def refused(self) -> bool:
+        """Some model did not recognise the image as a brain MRI slice: nothing may describe
+        it as one, so no language model is asked about it."""
+        return any(p.outcome == "refused" for p in self.predictions)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .facts import PredictionFacts, RegionStats, ScanFacts
 
-OFFLINE_VERSION = "offline-v1"
+OFFLINE_VERSION = "offline-v2"
 
 OFFLINE_NOTICE = (
     "Generated without a language model: this text is a fixed template filled in from the "
@@ -70,8 +70,25 @@ DIFFUSE_FRACTION = 0.35
 SMALL_MARGIN = 0.2
 
 
+REFUSED_NEXT_STEP = (
+    "Upload an axial brain MRI slice; if this is one, ask a reviewer to look at it."
+)
+REFUSED_CAVEATS = (
+    "The classifier only knows axial brain MRI slices: on any other image its four classes mean "
+    "nothing, so its raw answer is kept for staff but not given as a result.",
+    "A refusal can be wrong: an unusual export of a real MRI slice may be refused, and a reviewer "
+    "can record that.",
+)
+UNCERTAIN_CAVEAT = (
+    "An uncertain result is one the model gets wrong far more often than the results it calls: "
+    "read the slice as if the model had given no answer."
+)
+
+
 def explain_offline(facts: ScanFacts) -> dict[str, Any]:
     """Structured content {summary, regions, supporting_findings, caveats} for these facts."""
+    if facts.refused:
+        return _refused(facts.predictions)
     predictions = facts.predictions
     findings = []
     for p in predictions:
@@ -87,9 +104,27 @@ def explain_offline(facts: ScanFacts) -> dict[str, Any]:
         "supporting_findings": findings,
         "caveats": [
             OFFLINE_NOTICE,
+            *([UNCERTAIN_CAVEAT] if any(p.outcome == "uncertain" for p in predictions) else []),
             *(CLASS_PROFILES[label][1] for label in labels),
             *GENERAL_CAVEATS,
         ],
+    }
+
+
+def _refused(predictions: tuple[PredictionFacts, ...]) -> dict[str, Any]:
+    """No class, no heat-map reading: why the image was refused, and what to do next."""
+    reasons = [p for p in predictions if p.outcome == "refused"]
+    first = reasons[0].outcome_reason or "Not recognised as a brain MRI slice."
+    return {
+        "summary": (
+            f"{first} No tumour class is given for it. {REFUSED_NEXT_STEP} "
+            "Generated without a language model."
+        ),
+        "regions": [],
+        "supporting_findings": [
+            f"{p.display_name}: {p.outcome_reason or 'not recognised as a brain MRI slice.'}" for p in reasons
+        ],
+        "caveats": [OFFLINE_NOTICE, *REFUSED_CAVEATS],
     }
 
 
@@ -117,6 +152,21 @@ def _summary(predictions: tuple[PredictionFacts, ...]) -> str:
             f"{_confidence_level(p.confidence)} confidence ({_pct(p.confidence)}); the runner-up "
             f"is {CLASS_WORDS[runner]} ({_pct(runner_p)})."
         )
+    unsure = [p for p in predictions if p.outcome == "uncertain"]
+    if unsure:
+        # The uncertainty comes first: a reader who stops after one sentence must get it.
+        who = " and ".join(p.display_name for p in unsure)
+        leaning = "; ".join(
+            f"{p.display_name} leans to {CLASS_WORDS[p.label]} ({_pct(p.confidence)}) over "
+            f"{CLASS_WORDS[p.runner_up[0]]} ({_pct(p.runner_up[1])})"
+            for p in unsure
+        )
+        opening = (
+            f"Uncertain — needs a radiologist's read: {who} is too unsure to call this slice, so no "
+            f"class is given as a result. For reference only, {leaning}."
+        )
+        if len(labels) > 1:
+            opening += " The models also disagree."
     fits = [
         f"{_prefix(p, predictions)}the Grad-CAM hot area {_location_fit(p.label, p.regions)[0]} "
         f"a {CLASS_WORDS[p.label]}."

@@ -9,7 +9,7 @@ from typing import Any
 
 from .facts import ScanFacts
 
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"
 
 SYSTEM_INSTRUCTION = """\
 You assist clinicians who review the output of a research brain-tumour MRI classifier. The
@@ -28,7 +28,9 @@ Write a short, hedged explanation of the classifier's result for a clinician:
 Rules: use only the facts and images given; never invent patient history, measurements or
 other sequences; say "the model" rather than "the patient has"; coordinates are fractions of
 the image width and height with the origin at the top left, and "left"/"right" are image
-sides, which may not be the patient's sides; if several models disagree, say so first.
+sides, which may not be the patient's sides; if several models disagree, say so first; if a
+prediction's outcome is "uncertain", begin with that: the model is too unsure to call this
+slice, it needs a radiologist's read, and its most likely class is not a finding.
 Answer in English with the JSON object described by the response schema, nothing else."""
 
 RESPONSE_SCHEMA: dict[str, Any] = {
@@ -65,6 +67,7 @@ def facts_payload(facts: ScanFacts) -> dict[str, Any]:
             {
                 "model": p.model,
                 "model_name": p.display_name,
+                "outcome": p.outcome,
                 "predicted_class": p.label,
                 "confidence": round(p.confidence, 3),
                 "probabilities": {name: round(value, 3) for name, value in p.probabilities.items()},

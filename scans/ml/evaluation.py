@@ -1,4 +1,5 @@
-"""Metrics for a classifier: accuracy, per-class P/R/F1, confusion, calibration, robustness.
+"""Metrics for a classifier: accuracy, per-class P/R/F1, confusion, calibration, robustness,
+and risk–coverage (accuracy on what is called when the unsure are left to a radiologist).
 
 Pure NumPy on probability arrays, plus forward passes through any Keras backend, so the same
 report is produced after training on a GPU (JAX) and by `evaluate_model` on the CPU.
@@ -153,3 +154,64 @@ def robustness_report(
         name: float((logits_of(logit_fn, perturbed_inputs(grays, name, size)).argmax(axis=1) == labels).mean())
         for name in PERTURBATIONS
     }
+
+
+# Coverages at which the risk–coverage curve is reported (share of images the model calls).
+COVERAGE_POINTS = (1.0, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.90, 0.85, 0.80)
+
+
+def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
+    """The risk–coverage curve: calling only the most confident images, at each coverage in
+    COVERAGE_POINTS, the confidence threshold that gives it and the accuracy of what is called."""
+    order = np.argsort(-confidence)
+    rows = []
+    for coverage in COVERAGE_POINTS:
+        kept = max(1, int(round(coverage * len(order))))
+        if len(order) == 0:
+            break
+        chosen = order[:kept]
+        rows.append(
+            {
+                "coverage": round(kept / len(order), 4),
+                "threshold": float(confidence[chosen[-1]]),
+                "accuracy": float(correct[chosen].mean()),
+            }
+        )
+    return rows
+
+
+def called_report(probs: np.ndarray, labels: np.ndarray, outcomes: list[str]) -> dict:
+    """Coverage and accuracy on what is called ("classified"), beside plain accuracy."""
+    outcomes_array = np.array(outcomes)
+    called = outcomes_array == "classified"
+    correct = probs.argmax(axis=1) == labels
+    return {
+        "coverage": float(called.mean()) if len(called) else 0.0,
+        "accuracy_called": float(correct[called].mean()) if called.any() else 0.0,
+        "called": int(called.sum()),
+        "uncertain": int((outcomes_array == "uncertain").sum()),
+        "refused": int((outcomes_array == "refused").sum()),
+        "risk_coverage": risk_coverage(probs.max(axis=1), correct),
+    }
+
+
+def auroc(negative: np.ndarray, positive: np.ndarray) -> float:
+    """The area under the ROC curve of a score meant to be higher for `positive` (the
+    Mann–Whitney statistic, ties counted half)."""
+    negative, positive = np.asarray(negative, dtype=float), np.asarray(positive, dtype=float)
+    if not len(negative) or not len(positive):
+        return float("nan")
+    ranks = _average_ranks(np.concatenate([negative, positive]))
+    positive_ranks = ranks[len(negative) :].sum()
+    return float((positive_ranks - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative)))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    # Tied values share the mean of their ranks.
+    unique, inverse = np.unique(values, return_inverse=True)
+    sums = np.bincount(inverse, weights=ranks)
+    counts = np.bincount(inverse)
+    return (sums / counts)[inverse]

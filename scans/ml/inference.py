@@ -1,7 +1,9 @@
 """Serving: load a registered model once, classify bytes, and draw its heat maps.
 
 The model is called through a compiled tf.function with a fixed input signature; Keras'
-batch-prediction loop would add tens of milliseconds of per-call set-up to every scan.
+batch-prediction loop would add tens of milliseconds of per-call set-up to every scan. The
+same call returns the pooled features that scans.ml.ood scores, so every prediction is
+checked for being a brain MRI slice (and for being sure enough) at no extra forward pass.
 """
 
 import functools
@@ -12,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from scans.ml import registry
+from scans.ml import ood, registry
 from scans.ml.architectures import ARCHITECTURES
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.errors import WeightsError
@@ -31,16 +33,26 @@ class Prepared:
     gray: np.ndarray
     batch: np.ndarray
     box: tuple[int, int, int, int]
+    input_stats: ood.InputStats | None = None
 
 
 @dataclass
 class Result:
+    """The model's answer and what may be made of it.
+
+    outcome: "classified" (show the label), "uncertain" (show the probabilities as unsure) or
+    "refused" (not recognised as a brain MRI slice: the label is the raw answer, kept for
+    researchers, never a result); reason: why, empty when classified; ood_score: the learned
+    out-of-distribution score (about 1 for a typical training slice; higher is stranger).
+    """
+
     label: str
     confidence: float
     probabilities: dict[str, float]
     timings: dict[str, float]
-    # Filled by a later out-of-distribution check ("not an axial brain MRI", "too uncertain").
-    refusal: str | None = None
+    outcome: str = ood.CLASSIFIED
+    reason: str = ""
+    ood_score: float | None = None
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
 
@@ -67,21 +79,29 @@ class Engine:
             self.model.load_weights(str(spec.weights_path))
         except (OSError, ValueError) as exc:
             raise WeightsError(f"Weights file {spec.weights_path} does not fit {spec.name} ({exc}).") from None
-        logits_model = keras.Model(self.model.input, self.model.get_layer("logits").output)
+        try:
+            self.ood = ood.load(spec.ood_path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise WeightsError(f"Out-of-distribution statistics {spec.ood_path} are unreadable ({exc}).") from None
+        outputs = [self.model.get_layer("logits").output, *ood.feature_outputs(self.model, self.ood.views)]
+        extractor = keras.Model(self.model.input, outputs)
         size = spec.input_size
         temperature = tf.constant(spec.temperature, tf.float32)
 
         @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
-        def calibrated_probabilities(batch):
-            return tf.nn.softmax(logits_model(batch, training=False) / temperature)
+        def probabilities_and_features(batch):
+            logits, *features = extractor(batch, training=False)
+            return tf.nn.softmax(logits / temperature), features
 
-        self._probabilities = calibrated_probabilities
+        self._forward = probabilities_and_features
         self._heatmaps: HeatMapper | None = None
-        self._probabilities(tf.zeros([1, size, size, 3]))  # trace now, not on the first scan
+        self._forward(tf.zeros([1, size, size, 3]))  # trace now, not on the first scan
 
     def prepare(self, data: bytes) -> Prepared:
         gray = decode_scan(data)
-        return Prepared(gray, model_input(gray, self.spec.input_size)[None], input_box(gray))
+        return Prepared(
+            gray, model_input(gray, self.spec.input_size)[None], input_box(gray), ood.input_stats(data, gray)
+        )
 
     def predict(self, data: bytes) -> Result:
         started = time.perf_counter()
@@ -93,13 +113,30 @@ class Engine:
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for a batch of model inputs (N, size, size, 3)."""
-        return self._probabilities(tf.constant(batch, tf.float32)).numpy()
+        return self._forward(tf.constant(batch, tf.float32))[0].numpy()
+
+    def probabilities_and_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities and OOD scores for a batch of model inputs."""
+        probs, features = self._forward(tf.constant(batch, tf.float32))
+        return probs.numpy(), self.ood.score([f.numpy() for f in features])
 
     def predict_prepared(self, prepared: Prepared) -> Result:
-        probs = self.probabilities(prepared.batch)[0].astype(float)
+        probs, scores = self.probabilities_and_scores(prepared.batch)
+        probs = probs[0].astype(float)
         probabilities = {name: float(p) for name, p in zip(CLASS_NAMES, probs)}
         label = CLASS_NAMES[int(np.argmax(probs))]
-        return Result(label, probabilities[label], probabilities, {}, prepared=prepared)
+        stats = prepared.input_stats or ood.InputStats(0.0, *ood.gray_stats(prepared.gray))
+        decision = self.ood.decide(stats, float(scores[0]), probs)
+        return Result(
+            label,
+            probabilities[label],
+            probabilities,
+            {},
+            outcome=decision.outcome,
+            reason=decision.reason,
+            ood_score=round(float(scores[0]), 4),
+            prepared=prepared,
+        )
 
     def explain_maps(self, data: bytes, result: Result) -> Maps:
         prepared = result.prepared or self.prepare(data)

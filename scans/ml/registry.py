@@ -1,8 +1,10 @@
 """Which models exist, where their weights live, and whether a weights file is the right one.
 
 A model's weights file sits in WEIGHTS_DIR next to its card (`<name>.card.json`), which records
-the file's sha256, the input size, the calibration temperature and how it was trained. This
-module needs no TensorFlow: the web process uses it for the health check and the model list.
+the file's sha256, the input size, the calibration temperature and how it was trained. Its
+out-of-distribution statistics (`<name>.ood.npz`, scans.ml.ood) are part of the model too: the
+card's "ood" section records their sha256, checked like the weights'. This module needs no
+TensorFlow: the web process uses it for the health check and the model list.
 """
 
 import hashlib
@@ -43,6 +45,8 @@ class ModelSpec:
     sha256: str
     temperature: float
     init: str
+    ood_path: Path | None = None
+    ood_sha256: str | None = None
 
 
 def card_path(name: str, weights_dir: Path | None = None) -> Path:
@@ -51,6 +55,10 @@ def card_path(name: str, weights_dir: Path | None = None) -> Path:
 
 def weights_path(name: str, weights_dir: Path | None = None) -> Path:
     return Path(weights_dir or WEIGHTS_DIR) / f"{name}.weights.h5"
+
+
+def ood_path(name: str, weights_dir: Path | None = None) -> Path:
+    return Path(weights_dir or WEIGHTS_DIR) / f"{name}.ood.npz"
 
 
 def weights_available(name: str, weights_dir: Path | None = None) -> bool:
@@ -75,6 +83,7 @@ def get_spec(name: str, weights_dir: Path | None = None) -> ModelSpec:
     card = read_card(name, weights_dir)
     init = card.get("init", "scratch")
     display_name = facts.display_name + (" (ImageNet transfer)" if init == "imagenet" else "")
+    ood = card.get("ood") or {}
     try:
         return ModelSpec(
             name=name,
@@ -86,6 +95,8 @@ def get_spec(name: str, weights_dir: Path | None = None) -> ModelSpec:
             sha256=str(card["sha256"]),
             temperature=float(card.get("temperature", 1.0)),
             init=init,
+            ood_path=Path(weights_dir or WEIGHTS_DIR) / str(ood["file"]) if ood else None,
+            ood_sha256=str(ood["sha256"]) if ood else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"Model card {card_path(name, weights_dir)} lacks a valid {exc} field.") from None
@@ -100,19 +111,36 @@ def file_sha256(path: Path) -> str:
 
 
 def verify_weights(name: str, weights_dir: Path | None = None) -> str:
-    """The weights file's sha256, after checking it against the card; WeightsError otherwise."""
+    """The weights file's sha256, after checking it and the model's out-of-distribution
+    statistics against the card; WeightsError otherwise."""
     spec = get_spec(name, weights_dir)
+    actual = verify_weights_file(name, weights_dir)
+    if spec.ood_path is None or spec.ood_sha256 is None:
+        # Without them the engine could not refuse a photo or a CT: it must not serve at all.
+        raise WeightsError(
+            f"Model card {spec.card_path} has no out-of-distribution statistics: run "
+            f"`python manage.py fit_ood --model {name} --data DATA_DIR`."
+        )
+    _verified_sha256(spec.ood_path, spec.ood_sha256, "Out-of-distribution statistics", "run fit_ood")
+    return actual
+
+
+def verify_weights_file(name: str, weights_dir: Path | None = None) -> str:
+    """The weights file's sha256 after checking it alone: for fitting the statistics it lacks."""
+    spec = get_spec(name, weights_dir)
+    return _verified_sha256(spec.weights_path, spec.sha256, "Weights file", "train the model")
+
+
+def _verified_sha256(path: Path, expected: str, what: str, remedy: str) -> str:
     try:
-        actual = file_sha256(spec.weights_path)
+        actual = file_sha256(path)
     except FileNotFoundError:
-        raise WeightsError(
-            f"Weights file {spec.weights_path} is missing: train the model or restore the file."
-        ) from None
+        raise WeightsError(f"{what} {path} is missing: {remedy} or restore the file.") from None
     except OSError as exc:
-        raise WeightsError(f"Weights file {spec.weights_path} is unreadable ({exc.strerror}).") from None
-    if actual != spec.sha256:
+        raise WeightsError(f"{what} {path} is unreadable ({exc.strerror}).") from None
+    if actual != expected:
         raise WeightsError(
-            f"Weights file {spec.weights_path} does not match its card (sha256 {actual[:12]}…, "
-            f"expected {spec.sha256[:12]}…): restore the committed file."
+            f"{what} {path} does not match its card (sha256 {actual[:12]}…, "
+            f"expected {expected[:12]}…): restore the committed file."
         )
     return actual

@@ -75,6 +75,8 @@ def prediction(
     stats: dict | None = None,
     probabilities: dict | None = None,
     overlay_seed: int = 2,
+    outcome: str = "classified",
+    outcome_reason: str = "",
 ) -> PredictionFacts:
     return PredictionFacts(
         model=model,
@@ -83,6 +85,23 @@ def prediction(
         probabilities=probabilities or PROBABILITIES[label],
         regions=RegionStats.from_stats(stats or region_stats()),
         overlay_png=make_png(overlay_seed),
+        outcome=outcome,
+        outcome_reason=outcome_reason,
+    )
+
+
+REFUSAL = "Not recognised as a brain MRI slice: colour image (62% of pixels coloured; an MRI slice is grey)."
+UNSURE = "Uncertain — needs a radiologist's read: the model's confidence (55%) is below the 82% it needs to make a call."
+UNSURE_PROBABILITIES = {"glioma": 0.55, "meningioma": 0.40, "notumor": 0.03, "pituitary": 0.02}
+
+
+def refused(**kwargs) -> PredictionFacts:
+    return prediction("notumor", outcome="refused", outcome_reason=REFUSAL, **kwargs)
+
+
+def uncertain(**kwargs) -> PredictionFacts:
+    return prediction(
+        "glioma", probabilities=UNSURE_PROBABILITIES, outcome="uncertain", outcome_reason=UNSURE, **kwargs
     )
 
 

@@ -134,6 +134,7 @@ def test_facts_have_no_place_for_identifiers():
     assert fields == {
         "scan_png", "predictions",
         "model", "display_name", "label", "probabilities", "regions", "overlay_png",
+        "outcome", "outcome_reason",
     }  # fmt: skip
 
 

@@ -8,13 +8,22 @@ from scans.ml.errors import WeightsError
 
 # sha256 of b"pretend weights", written out so the test does not trust the function it checks.
 PRETEND_SHA256 = "b46e8daba03e1d333e7053378fa8301abf117b6702ac68580e67a0d4342a0cf3"
+# sha256 of b"pretend statistics", the out-of-distribution statistics beside the weights.
+PRETEND_OOD_SHA256 = "b2750e59c4363fd94e2d1057eadcdb0e938c2380c8fd0b4b51a1a2cc53524d91"
 
 
 @pytest.fixture
 def weights_dir(tmp_path):
     weights = tmp_path / "custom_cnn.weights.h5"
     weights.write_bytes(b"pretend weights")
-    card = {"sha256": PRETEND_SHA256, "input_size": 224, "temperature": 1.3, "init": "scratch"}
+    (tmp_path / "custom_cnn.ood.npz").write_bytes(b"pretend statistics")
+    card = {
+        "sha256": PRETEND_SHA256,
+        "input_size": 224,
+        "temperature": 1.3,
+        "init": "scratch",
+        "ood": {"file": "custom_cnn.ood.npz", "sha256": PRETEND_OOD_SHA256},
+    }
     (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
     return tmp_path
 
@@ -35,6 +44,29 @@ def test_a_corrupted_weights_file_is_an_error_naming_the_file(weights_dir):
     (weights_dir / "custom_cnn.weights.h5").write_bytes(b"pretend weights, one byte changed!")
     with pytest.raises(WeightsError, match=r"custom_cnn\.weights\.h5 does not match its card"):
         registry.verify_weights("custom_cnn", weights_dir)
+
+
+def test_missing_out_of_distribution_statistics_are_an_error_naming_the_file(weights_dir):
+    (weights_dir / "custom_cnn.ood.npz").unlink()
+    with pytest.raises(WeightsError, match=r"statistics .*custom_cnn\.ood\.npz is missing: run fit_ood"):
+        registry.verify_weights("custom_cnn", weights_dir)
+
+
+def test_corrupted_out_of_distribution_statistics_are_an_error_naming_the_file(weights_dir):
+    (weights_dir / "custom_cnn.ood.npz").write_bytes(b"pretend statistics, changed")
+    with pytest.raises(WeightsError, match=r"custom_cnn\.ood\.npz does not match its card"):
+        registry.verify_weights("custom_cnn", weights_dir)
+
+
+def test_a_card_without_out_of_distribution_statistics_cannot_serve(weights_dir):
+    card_path = weights_dir / "custom_cnn.card.json"
+    card = json.loads(card_path.read_text())
+    del card["ood"]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="no out-of-distribution statistics: run `python manage.py fit_ood"):
+        registry.verify_weights("custom_cnn", weights_dir)
+    # Fitting them needs the weights checked on their own.
+    assert registry.verify_weights_file("custom_cnn", weights_dir) == PRETEND_SHA256
 
 
 def test_a_missing_card_is_an_error_naming_the_card(tmp_path):

@@ -47,6 +47,9 @@ def trained(tmp_path_factory):
         "0.25",
         stdout=out,
     )
+    # The refusal statistics, fitted on the same split (train_model's finishing step will
+    # fit them itself once it calls scans.ml.ood.fit_for_model; refitting is harmless).
+    call_command("fit_ood", "--model", "custom_cnn", "--data", str(data), "--weights-dir", str(weights_dir), stdout=out)
     return weights_dir, out.getvalue()
 
 
@@ -69,7 +72,8 @@ def test_the_engine_predicts_calibrated_probabilities_and_draws_both_maps(traine
     assert result.label in CLASS_NAMES and set(result.probabilities) == set(CLASS_NAMES)
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert result.confidence == max(result.probabilities.values())
-    assert set(result.timings) == {"decode", "inference"} and result.refusal is None
+    assert set(result.timings) == {"decode", "inference"}
+    assert result.outcome in ("classified", "uncertain", "refused") and result.ood_score > 0
 
     maps = engine.explain_maps(scan, result)
     for heatmap in (maps.gradcam, maps.saliency):
@@ -89,6 +93,31 @@ def test_grad_cam_depends_on_the_weights(trained):
     engine._heatmaps = None
     after = engine.explain_maps(scan, result).gradcam.raw
     assert np.abs(before - after).mean() > 0.01
+
+
+def test_fit_ood_writes_statistics_the_card_vouches_for(trained):
+    weights_dir, output = trained
+    card = json.loads((weights_dir / "custom_cnn.card.json").read_text())
+    assert card["ood"]["sha256"] == registry.file_sha256(weights_dir / "custom_cnn.ood.npz")
+    assert card["ood"]["validation"]["false_refusal_rate"] <= 0.25
+    assert "Refusal and abstention" in (weights_dir / "custom_cnn.card.md").read_text()
+    assert "OOD: score limit" in output
+
+
+def test_a_colour_photograph_is_refused_even_by_a_tiny_model(trained):
+    engine = Engine(registry.get_spec("custom_cnn", trained[0]))
+    rgb = np.zeros((96, 96, 3), dtype=np.uint8)
+    rgb[..., 0], rgb[..., 1] = 220, np.arange(96, dtype=np.uint8)[None, :] * 2
+    result = engine.predict(encode(rgb, "JPEG"))
+    assert result.outcome == "refused" and "colour image" in result.reason
+
+
+def test_statistics_swapped_after_fitting_are_refused(trained, tmp_path):
+    for name in ("custom_cnn.weights.h5", "custom_cnn.card.json"):
+        (tmp_path / name).write_bytes((trained[0] / name).read_bytes())
+    (tmp_path / "custom_cnn.ood.npz").write_bytes(b"PK\x03\x04 not the fitted statistics")
+    with pytest.raises(WeightsError, match=r"custom_cnn\.ood\.npz does not match its card"):
+        Engine(registry.get_spec("custom_cnn", tmp_path))
 
 
 def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):

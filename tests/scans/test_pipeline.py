@@ -7,9 +7,9 @@ from django.core.files.storage import default_storage
 from scans import pipeline, tasks
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
-from scans.models import Prediction, Scan
+from scans.models import Outcome, Prediction, Scan
 from tests.factories import ScanFactory, stored_files
-from tests.scans.stub_engine import StubEngine
+from tests.scans.stub_engine import REFUSED, UNCERTAIN, StubEngine
 
 
 @pytest.fixture
@@ -131,20 +131,32 @@ def test_it_gives_up_after_the_attempt_cap(scan, engines, settings):
     assert not engines
 
 
-def test_a_refusal_from_the_engine_fails_the_scan(scan, monkeypatch):
-    engine = StubEngine("custom_cnn")
-    original = engine.predict
-
-    def refusing(image_bytes):
-        result = original(image_bytes)
-        result.refusal = "This is not an axial brain MRI."
-        return result
-
-    engine.predict = refusing
-    monkeypatch.setattr(pipeline, "_engine", lambda name: engine)
+def test_a_refused_image_is_a_result_stored_with_its_reason_not_a_failure(scan, monkeypatch):
+    monkeypatch.setattr(pipeline, "_engine", lambda name: StubEngine(name, result=REFUSED))
     pipeline.classify_scan(scan.pk)
     scan.refresh_from_db()
-    assert (scan.status, scan.error) == (Scan.Status.FAILED, "This is not an axial brain MRI.")
+    assert (scan.status, scan.error) == (Scan.Status.CLASSIFIED, "")
+    prediction = scan.predictions.get()
+    assert prediction.outcome == Outcome.REFUSED
+    assert prediction.outcome_reason.startswith("Not recognised as a brain MRI slice: colour image")
+    assert prediction.ood_score == pytest.approx(7.5)
+    # The raw answer is kept for researchers.
+    assert prediction.probabilities["notumor"] == pytest.approx(0.99)
+
+
+def test_an_uncertain_result_is_stored_as_uncertain_with_its_reason(scan, monkeypatch):
+    monkeypatch.setattr(pipeline, "_engine", lambda name: StubEngine(name, result=UNCERTAIN))
+    pipeline.classify_scan(scan.pk)
+    prediction = scan.predictions.get()
+    assert (prediction.outcome, prediction.label) == (Outcome.UNCERTAIN, "glioma")
+    assert prediction.outcome_reason.startswith("Uncertain — needs a radiologist's read")
+
+
+def test_a_classified_result_has_no_reason_and_keeps_its_score(scan, engines):
+    pipeline.classify_scan(scan.pk)
+    prediction = scan.predictions.get()
+    assert (prediction.outcome, prediction.outcome_reason) == (Outcome.CLASSIFIED, "")
+    assert prediction.ood_score == pytest.approx(0.9)
 
 
 def test_the_pipeline_logs_no_patient_identifiers(scan, engines, caplog):

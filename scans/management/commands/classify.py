@@ -1,4 +1,8 @@
-"""python manage.py classify [--model NAME] [--json] FILE… — one JSON line per file."""
+"""python manage.py classify [--model NAME] [--json] FILE… — one JSON line per file.
+
+Each line: file, model, label, confidence, probabilities, ms, outcome (classified, uncertain
+or refused), reason (empty when classified) and ood_score; a file that cannot be read gives
+{"file", "error"}, and the exit status is 1 when any did."""
 
 import json
 import time
@@ -6,8 +10,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from scans.dicom.engine_input import engine_input
 from scans.ml import registry
 from scans.ml.errors import ImageError, WeightsError
+from scans.models import Outcome
 
 # A file larger than any scan we accept is refused before it is read into memory.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -44,7 +50,10 @@ class Command(BaseCommand):
             if path.stat().st_size > MAX_FILE_BYTES:
                 return {"file": name, "error": f"file is larger than {MAX_FILE_BYTES // 2**20} MB"}
             started = time.perf_counter()
-            result = engine.predict(path.read_bytes())
+            data, modality_refusal = engine_input(path.read_bytes())
+            result = engine.predict(data)
+            if modality_refusal:
+                result.outcome, result.reason = Outcome.REFUSED, modality_refusal
             ms = round((time.perf_counter() - started) * 1000, 2)
         except FileNotFoundError:
             return {"file": name, "error": "no such file"}
@@ -59,4 +68,9 @@ class Command(BaseCommand):
             "confidence": round(result.confidence, 6),
             "probabilities": {k: round(v, 6) for k, v in result.probabilities.items()},
             "ms": ms,
+            # A refusal or an abstention is a result, not an error: label and probabilities
+            # stay (the raw answer), `outcome` says whether they may be read as one.
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "ood_score": result.ood_score,
         }

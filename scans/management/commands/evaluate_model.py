@@ -1,4 +1,8 @@
-"""python manage.py evaluate_model --model NAME DATA_DIR [--json] [--plots DIR] [--robustness]."""
+"""python manage.py evaluate_model --model NAME DATA_DIR [--json] [--plots DIR] [--robustness] [--ood-dir DIR].
+
+Beside plain accuracy it reports what the portal shows: the share of slices called
+(classified, neither uncertain nor refused) and the accuracy on those; with --ood-dir, the
+refusal rate per sub-folder of a folder of images that are not brain MRI slices."""
 
 import json
 from pathlib import Path
@@ -22,8 +26,10 @@ class Command(BaseCommand):
         parser.add_argument("--plots", metavar="DIR", help="save confusion-matrix and reliability PNGs here")
         parser.add_argument("--robustness", action="store_true", help="also measure under export perturbations")
         parser.add_argument("--files", metavar="LIST", help="evaluate only these paths (one per line, relative)")
+        parser.add_argument("--ood-dir", metavar="DIR", help="non-MRI images, one sub-folder per category")
 
     def handle(self, *args, data_dir, model, **options):
+        from scans.ml import ood
         from scans.ml.inference import get_engine
         from scans.ml.preprocess import decode_scan, model_input
 
@@ -38,19 +44,37 @@ class Command(BaseCommand):
         if not samples:
             raise CommandError(f"No PNG or JPEG images found under {data_dir}.")
 
-        grays, labels, skipped = [], [], []
+        if options["ood_dir"] and not Path(options["ood_dir"]).is_dir():
+            raise CommandError(f"--ood-dir {options['ood_dir']} is not a folder.")
+
+        grays, labels, input_stats, skipped = [], [], [], []
         for sample in samples:
             try:
-                grays.append(decode_scan(sample.path.read_bytes()))
+                data = sample.path.read_bytes()
+                gray = decode_scan(data)
+                input_stats.append(ood.input_stats(data, gray))
+                grays.append(gray)
                 labels.append(sample.label)
             except (ImageError, OSError) as exc:
                 skipped.append({"file": str(sample.path), "error": str(exc)})
         labels = np.array(labels)
         size = engine.spec.input_size
-        inputs = np.stack([model_input(g, size) for g in grays])
-        probs = evaluation.logits_of(engine.probabilities, inputs)
+        probs, scores = [], []
+        for start in range(0, len(grays), 64):
+            batch_probs, batch_scores = engine.probabilities_and_scores(
+                np.stack([model_input(g, size) for g in grays[start : start + 64]])
+            )
+            probs.append(batch_probs)
+            scores.append(batch_scores)
+        probs, scores = np.concatenate(probs), np.concatenate(scores)
+        outcomes = [engine.ood.decide(st, float(sc), p).outcome for st, sc, p in zip(input_stats, scores, probs)]
         report = {"model": model, "model_version": engine.version, **evaluation.classification_report(probs, labels)}
+        report["called"] = evaluation.called_report(probs, labels, outcomes)
         report["skipped"] = skipped
+        if options["ood_dir"]:
+            from scans.ml.ood_report import folder_report
+
+            report["ood"] = folder_report(engine, Path(options["ood_dir"]), scores)
         if options["robustness"]:
             report["robustness"] = evaluation.robustness_report(engine.probabilities, grays, labels, size)
         if options["plots"]:
@@ -79,6 +103,18 @@ class Command(BaseCommand):
             )
         lines += ["", "confusion (rows true, columns predicted: " + ", ".join(CLASS_NAMES) + ")"]
         lines += ["  " + " ".join(f"{v:>5}" for v in row) for row in report["confusion_matrix"]]
+        called = report["called"]
+        lines += [
+            "",
+            f"called    {called['coverage']:.4f} of the slices ({called['called']}; "
+            f"{called['uncertain']} uncertain, {called['refused']} refused)",
+            f"accuracy on what is called  {called['accuracy_called']:.4f}",
+        ]
+        if "ood" in report:
+            lines += ["", f"not brain MRI: {report['ood']['folder']}, AUROC {report['ood'].get('auroc', float('nan')):.4f}"]
+            for name, row in report["ood"]["categories"].items():
+                lines.append(f"  refused {row['refusal_rate']:>7.1%} of {row['count']:>4}  {name}")
+            lines.append(f"  refused {report['ood']['refusal_rate']:>7.1%} of {report['ood']['count']:>4}  all")
         for name, accuracy in report.get("robustness", {}).items():
             lines.append(f"robustness {name:<18}{accuracy:.4f}")
         for item in report["skipped"]:

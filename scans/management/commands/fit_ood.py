@@ -1,0 +1,108 @@
+"""python manage.py fit_ood --model NAME --data DATA_DIR [--weights-dir DIR] [--ood-dir DIR].
+
+(Re)fits a trained model's refusal and abstention statistics (scans.ml.ood) without
+retraining it: the split is the one its card records (`validation_files`; every other image
+under DATA_DIR trained it), the statistics go beside the weights as <name>.ood.npz, and the
+card gains their sha256, limits and figures. With --ood-dir, the card also gets the refusal
+rate per category of that folder of non-MRI images and the score's AUROC against validation.
+"""
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+
+from scans.ml import registry
+from scans.ml.dataset import list_samples
+from scans.ml.errors import ImageError, WeightsError
+
+
+class Command(BaseCommand):
+    help = "Fit a trained model's out-of-distribution statistics and abstention threshold; updates its card."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model", default=registry.DEFAULT_MODEL, choices=registry.MODEL_NAMES)
+        parser.add_argument("--data", required=True, metavar="DIR", help="the training data, one sub-folder per class")
+        parser.add_argument("--weights-dir", metavar="DIR", help=f"default: {registry.WEIGHTS_DIR}")
+        parser.add_argument("--ood-dir", metavar="DIR", help="non-MRI images, one sub-folder per category")
+
+    def handle(self, *args, model, data, weights_dir, ood_dir, **options):
+        from scans.ml import ood
+        from scans.ml.architectures import ARCHITECTURES
+        from scans.ml.cards import write_card
+        from scans.ml.preprocess import decode_scan
+
+        started = time.perf_counter()
+        weights_dir = Path(weights_dir) if weights_dir else registry.WEIGHTS_DIR
+        data_dir = Path(data)
+        try:
+            registry.verify_weights_file(model, weights_dir)
+            spec = registry.get_spec(model, weights_dir)
+            card = registry.read_card(model, weights_dir)
+            samples = list_samples(data_dir)
+        except (WeightsError, FileNotFoundError, NotADirectoryError) as exc:
+            raise CommandError(str(exc)) from None
+        if ood_dir and not Path(ood_dir).is_dir():
+            raise CommandError(f"--ood-dir {ood_dir} is not a folder.")
+        validation = set(card.get("validation_files") or [])
+        if not validation:
+            raise CommandError(f"{spec.card_path} lists no validation_files: the split cannot be rebuilt.")
+        is_validation = [str(s.path.relative_to(data_dir)) in validation for s in samples]
+        found = sum(is_validation)
+        if found != len(validation):
+            raise CommandError(
+                f"{len(validation) - found} of the card's {len(validation)} validation files are not under {data_dir}."
+            )
+
+        self.stdout.write(f"decoding {len(samples)} images…")
+        grays = []
+        try:
+            for sample in samples:
+                grays.append(decode_scan(sample.path.read_bytes()))
+        except (ImageError, OSError) as exc:
+            raise CommandError(f"{sample.path}: {exc}") from None
+        labels = np.array([s.label for s in samples])
+        is_validation = np.array(is_validation)
+        network = ARCHITECTURES[model](spec.input_size)
+        network.load_weights(str(spec.weights_path))
+        out_path = registry.ood_path(model, weights_dir)
+        section = ood.fit_for_model(
+            network,
+            train_grays=[g for g, v in zip(grays, is_validation) if not v],
+            train_labels=labels[~is_validation],
+            val_grays=[g for g, v in zip(grays, is_validation) if v],
+            val_labels=labels[is_validation],
+            temperature=spec.temperature,
+            input_size=spec.input_size,
+            out_path=out_path,
+            log=self.stdout.write,
+        )
+        section["command"] = "python manage.py fit_ood " + shlex.join(sys.argv[2:])
+        card["ood"] = section
+        card_json = registry.card_path(model, weights_dir)
+        write_card(card, card_json)
+        if ood_dir:
+            section["development_set"] = self._folder_report(model, weights_dir, samples, is_validation, Path(ood_dir))
+            write_card(card, card_json)
+        self.stdout.write(
+            f"wrote {out_path} (sha256 {section['sha256'][:12]}…) and updated {card_json} "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+
+    def _folder_report(self, model, weights_dir, samples, is_validation, ood_dir: Path) -> dict:
+        from scans.ml.inference import Engine
+        from scans.ml.ood_report import folder_report
+
+        engine = Engine(registry.get_spec(model, weights_dir))
+        self.stdout.write(f"scoring the validation slices and {ood_dir} through the engine…")
+        mri_scores = [
+            engine.predict(s.path.read_bytes()).ood_score for s, v in zip(samples, is_validation) if v
+        ]
+        report = folder_report(engine, ood_dir, np.array(mri_scores))
+        for name, row in report["categories"].items():
+            self.stdout.write(f"  {name:<14} refused {row['refusal_rate']:.1%} of {row['count']}")
+        self.stdout.write(f"  all            refused {report['refusal_rate']:.1%}; AUROC {report['auroc']:.4f}")
+        return report
