@@ -53,6 +53,22 @@ class ScanInput(serializers.Serializer):
 
 class PredictionOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="model_name")
+    outcome = serializers.CharField(
+        help_text="What the result may be read as. `classified`: the label is the model's call. "
+        "`uncertain`: the model is too unsure to call this slice (its confidence is below the "
+        "threshold chosen on validation); label and probabilities are shown as unsure and it needs a "
+        "radiologist's read. `refused`: the image was not recognised as a brain MRI slice; label, "
+        "confidence and probabilities are the model's raw answer, kept for research, and are not a result."
+    )
+    outcome_reason = serializers.CharField(
+        help_text="Why the result is `uncertain` or `refused`, in one sentence; empty when `classified`."
+    )
+    ood_score = serializers.FloatField(
+        allow_null=True,
+        help_text="Out-of-distribution score: the Mahalanobis distance of the network's pooled features to "
+        "the nearest class of training slices, where 1 is a typical training slice and higher is stranger; "
+        "above the model card's limit the image is refused. Null for predictions made before the check existed.",
+    )
     gradcam_url = serializers.SerializerMethodField()
     saliency_url = serializers.SerializerMethodField()
     regions = serializers.SerializerMethodField()
@@ -65,6 +81,9 @@ class PredictionOutput(serializers.ModelSerializer):
             "label",
             "confidence",
             "probabilities",
+            "outcome",
+            "outcome_reason",
+            "ood_score",
             "gradcam_url",
             "saliency_url",
             "regions",
