@@ -118,7 +118,7 @@ def main() -> int:
             (f"patient history, {args.history} scans", f"/patients/{patient.pk}/", 150),
             (f"scan list, {args.scans} scans, no filter", "/scans/", 200),
             (
-                "scan list, label + status + not reviewed, by patient",
+                "scan list, final result + status + not reviewed, by patient",
                 "/scans/?result=glioma&status=done&reviewed=no&sort=patient",
                 200,
             ),

@@ -10,10 +10,10 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     F,
     FloatField,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -64,53 +64,57 @@ class FinalResult:
 
 
 def with_final_result(scans: QuerySet[Scan]) -> QuerySet[Scan]:
-    """`scans` annotated with everything `final_result_of` reads, in subqueries (one query)."""
+    """`scans` annotated with everything `final_result_of` reads, in subqueries (one query).
+
+    Filters, counts and sorting use `final_key` and `final_changed`; each is built from two
+    subqueries (the latest review's key, the model's key) so a list of thousands stays fast.
+    """
     latest_review = Review.objects.filter(scan=OuterRef("pk")).order_by("-created_at", "-pk")
-    predictions = Prediction.objects.filter(scan=OuterRef("pk"))
-    # With two models the first by name speaks for the scan; if they disagree it is uncertain.
-    primary = predictions.order_by("model_name")
-    label_count = predictions.order_by().values("scan").annotate(n=Count("label", distinct=True)).values("n")
+    review_key = latest_review.annotate(
+        key=Case(
+            When(verdict=Verdict.CORRECTED, then=F("corrected_label")), default=F("verdict"), output_field=CharField()
+        )
+    ).values("key")[:1]
+    # With two models a scan is classified only when both call the same class.
+    model_key = (
+        Prediction.objects.filter(scan=OuterRef("pk"))
+        .order_by()
+        .values("scan")
+        .annotate(
+            n_refused=Count("pk", filter=Q(outcome=Outcome.REFUSED)),
+            n_uncertain=Count("pk", filter=Q(outcome=Outcome.UNCERTAIN)),
+            n_labels=Count("label", distinct=True),
+            any_label=Min("label"),
+        )
+        .annotate(
+            key=Case(
+                When(n_refused__gt=0, then=Value(Outcome.REFUSED.value)),
+                When(Q(n_uncertain__gt=0) | Q(n_labels__gt=1), then=Value(Outcome.UNCERTAIN.value)),
+                default=F("any_label"),
+                output_field=CharField(),
+            )
+        )
+        .values("key")
+    )
+    primary = Prediction.objects.filter(scan=OuterRef("pk")).order_by("model_name")
     scans = scans.annotate(
+        fr_review_key=Subquery(review_key, output_field=CharField()),
+        fr_model_key=Subquery(model_key, output_field=CharField()),
         fr_review_verdict=Subquery(latest_review.values("verdict")[:1], output_field=CharField()),
-        fr_review_label=Subquery(latest_review.values("corrected_label")[:1], output_field=CharField()),
         fr_reviewed_by=Subquery(latest_review.values("reviewer__username")[:1], output_field=CharField()),
         fr_reviewed_at=Subquery(latest_review.values("created_at")[:1]),
-        fr_model_label=Subquery(primary.values("label")[:1], output_field=CharField()),
         fr_model_confidence=Subquery(primary.values("confidence")[:1], output_field=FloatField()),
-        fr_label_count=Subquery(label_count, output_field=IntegerField()),
-        fr_any_refused=Exists(predictions.filter(outcome=Outcome.REFUSED)),
-        fr_any_uncertain=Exists(predictions.filter(outcome=Outcome.UNCERTAIN)),
-        fr_has_prediction=Exists(predictions),
-    )
-    scans = scans.annotate(
-        fr_model_outcome=Case(
-            When(fr_any_refused=True, then=Value(Outcome.REFUSED.value)),
-            When(Q(fr_any_uncertain=True) | Q(fr_label_count__gt=1), then=Value(Outcome.UNCERTAIN.value)),
-            When(fr_has_prediction=True, then=Value(Outcome.CLASSIFIED.value)),
-            default=Value(""),
-            output_field=CharField(),
-        )
-    )
-    scans = scans.annotate(
-        fr_model_key=Case(
-            When(fr_model_outcome=Outcome.CLASSIFIED, then=F("fr_model_label")),
-            default=F("fr_model_outcome"),
-            output_field=CharField(),
-        )
     )
     return scans.annotate(
         final_key=Case(
-            When(fr_review_verdict=Verdict.CORRECTED, then=F("fr_review_label")),
-            When(fr_review_verdict=Verdict.AGREE, then=F("fr_model_key")),
-            When(fr_review_verdict__isnull=False, then=F("fr_review_verdict")),
-            default=F("fr_model_key"),
+            When(Q(fr_review_key__isnull=True) | Q(fr_review_key=Verdict.AGREE), then=F("fr_model_key")),
+            default=F("fr_review_key"),
             output_field=CharField(),
         ),
         final_changed=Case(
-            When(fr_review_verdict__isnull=True, then=Value(False)),
-            When(fr_review_verdict=Verdict.AGREE, then=Value(False)),
+            When(Q(fr_review_key__isnull=True) | Q(fr_review_key=Verdict.AGREE), then=Value(False)),
             # Confirming a refusal is agreeing with the model.
-            When(fr_review_verdict=Verdict.NOT_BRAIN_MRI, fr_model_outcome=Outcome.REFUSED, then=Value(False)),
+            When(Q(fr_review_key=Verdict.NOT_BRAIN_MRI) & Q(fr_model_key=Outcome.REFUSED), then=Value(False)),
             default=Value(True),
             output_field=BooleanField(),
         ),
@@ -127,14 +131,17 @@ def final_result_of(scan: Scan) -> FinalResult | None:
     if not key:
         return None
     reviewed = scan.fr_review_verdict is not None
-    model_outcome = scan.fr_model_outcome
+    model_key = scan.fr_model_key or ""
+    model_outcome = model_key if model_key in (Outcome.REFUSED, Outcome.UNCERTAIN) else Outcome.CLASSIFIED.value
+    if not model_key:
+        model_outcome = ""
     return FinalResult(
         key=key,
         source="review" if reviewed else "model",
         verdict=scan.fr_review_verdict if reviewed else model_outcome,
         label=key if key in CLASS_NAMES else None,
         model_outcome=model_outcome,
-        model_label=scan.fr_model_label if model_outcome == Outcome.CLASSIFIED else None,
+        model_label=model_key if model_outcome == Outcome.CLASSIFIED else None,
         model_confidence=scan.fr_model_confidence,
         reviewed_by=scan.fr_reviewed_by,
         reviewed_at=scan.fr_reviewed_at,

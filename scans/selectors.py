@@ -258,18 +258,14 @@ class QueueCounts:
 
 
 def review_queue_counts(*, user: User) -> QueueCounts:
-    counts = (
-        review_queue(user=user)
-        .order_by()
-        .aggregate(
-            refused=Count("pk", filter=Q(final_key=Outcome.REFUSED)),
-            uncertain=Count("pk", filter=Q(final_key=Outcome.UNCERTAIN)),
-            tumour=Count("pk", filter=Q(final_key__in=TUMOUR_CLASSES)),
-            total=Count("pk"),
-        )
+    # Grouped by the final result: each row's result is worked out once, not once per count.
+    by_key = dict(review_queue(user=user).order_by().values_list("final_key").annotate(n=Count("pk")))
+    return QueueCounts(
+        refused=by_key.get(Outcome.REFUSED, 0),
+        uncertain=by_key.get(Outcome.UNCERTAIN, 0),
+        tumour=sum(by_key.get(name, 0) for name in TUMOUR_CLASSES),
+        other=sum(n for key, n in by_key.items() if key not in (Outcome.REFUSED, Outcome.UNCERTAIN, *TUMOUR_CLASSES)),
     )
-    total = counts.pop("total")
-    return QueueCounts(**counts, other=total - sum(counts.values()))
 
 
 def review_queue_next(*, user: User, after: Scan) -> Scan | None:
@@ -291,19 +287,17 @@ class Dashboard:
 def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
     scans = scans_visible_to(user)
     by_status = dict(scans.order_by().values_list("status").annotate(n=Count("pk")))
-    by_result = (
-        with_final_result(scans)
-        .order_by()
-        .aggregate(
-            **{key: Count("pk", filter=Q(final_key=key)) for key in RESULT_KEYS},
-            changed_by_review=Count("pk", filter=Q(final_changed=True)),
-        )
-    )
-    changed = by_result.pop("changed_by_review")
+    by_result: dict[str, int] = {}
+    changed = 0
+    grouped = with_final_result(scans).order_by().values_list("final_key", "final_changed").annotate(n=Count("pk"))
+    for key, was_changed, n in grouped:
+        if key:
+            by_result[key] = by_result.get(key, 0) + n
+            changed += n if was_changed else 0
     return Dashboard(
         recent=list(scans_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
         by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
-        by_result={key: n for key, n in by_result.items() if n},
+        by_result={key: by_result[key] for key in RESULT_KEYS if key in by_result},
         changed_by_review=changed,
         queue=list(review_queue(user=user)[:5]),
         queue_counts=review_queue_counts(user=user),

@@ -107,9 +107,9 @@ def test_the_history_page_needs_a_fixed_number_of_queries(client, owner, patient
     _scans(patient, 12)
     client.force_login(owner)
     client.get(f"/patients/{patient.pk}/")  # the audit trail's once-a-minute row is written here
-    # session, user, patient, audit dedup, count, chart scans and their predictions, the
-    # user's teams (header), the patient's team, scans, predictions, and the session save
-    # (3, with its savepoint)
-    with django_assert_num_queries(14):
+    # session, user, patient, audit dedup, count, chart scans and their predictions, unread
+    # notifications, the user's teams (header), the patient's team, scans, predictions, and
+    # the session save (3, with its savepoint)
+    with django_assert_num_queries(15):
         response = client.get(f"/patients/{patient.pk}/")
     assert json.loads(json.dumps(response.context["chart"].points))
