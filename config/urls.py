@@ -12,6 +12,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("scans.api.urls")),
+    path("notifications/", include("notifications.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("scans.urls")),
 ]

@@ -1,6 +1,6 @@
 """The portal's pages (the API lives under scans.api)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from scans import views
 
@@ -24,4 +24,5 @@ urlpatterns = [
     ),
     path("review/", views.review_queue, name="review-queue"),
     path("models/<str:name>/", views.model_card, name="model-card"),
+    path("", include("scans.reports.urls")),
 ]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "scans",
     "health",
     "idempotency",
+    "notifications",
 ]
 
 # AUTHENTICATION
@@ -153,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -269,6 +271,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # takes far longer than the 4 s Celery waits for a new process by default.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["scans.reports.tasks"]
 CELERY_TASK_ROUTES = {
     "scans.tasks.classify_scan": {"queue": "ml"},
     "scans.tasks.explain_scan": {"queue": "default"},
@@ -282,7 +286,25 @@ CELERY_BEAT_SCHEDULE = {
         # Sweeps that could not run during an outage are not worth running late, all at once.
         "options": {"expires": float(SCAN_SWEEP_SECONDS)},
     },
+    "sweep-upload-batches": {
+        "task": "notifications.tasks.sweep_upload_batches",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
+
+# EMAIL AND NOTIFICATIONS — one email per finished upload batch (notifications.batches).
+# https://docs.djangoproject.com/en/5.2/topics/email/
+# EMAIL_URL: consolemail:// (default: printed in the worker's log), or for production
+# smtp+tls://user:password@smtp.example.org:587 (django-environ's email_url).
+# ------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MRI triage portal <noreply@localhost>")
+# Links in emails point here (a worker has no request to read the host from).
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000")
+# An upload batch the browser never closed (the tab went away mid-upload) closes after this.
+UPLOAD_BATCH_IDLE_CLOSE = timedelta(minutes=env.int("UPLOAD_BATCH_IDLE_CLOSE_MINUTES", default=10))
 
 # REST FRAMEWORK — https://www.django-rest-framework.org/api-guide/settings/
 # No throttle classes: a client polling a scan every 0.3 s must never see 429.

@@ -1,7 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from notifications.api import UploadBatchCloseView
 from scans.api import auth, files, views
+from scans.reports import api as reports
 
 app_name = "api"
 
@@ -23,5 +25,10 @@ urlpatterns = [
         files.PredictionMapView.as_view(kind="saliency"),
         name="prediction-saliency",
     ),
+    path("patients/<int:patient_id>/export.csv", reports.PatientExportView.as_view(), name="patient-csv"),
+    path("patients/<int:patient_id>/report.pdf", reports.PatientReportView.as_view(), name="patient-report"),
+    path("scans/export.csv", reports.ScanListExportView.as_view(), name="scan-list-csv"),
+    path("scans/<int:scan_id>/report.pdf", reports.ScanReportView.as_view(), name="scan-report"),
+    path("upload-batches/<uuid:key>/close/", UploadBatchCloseView.as_view(), name="upload-batch-close"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

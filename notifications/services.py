@@ -1,0 +1,27 @@
+"""Writes of the notifications pages."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.models import EmailPreference, Notification
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Marks one of the user's notifications read; another user's is a 404."""
+    notification = get_object_or_404(Notification, pk=notification_id, recipient=user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def email_preference_set(*, user: User, email_when_batch_done: bool) -> EmailPreference:
+    preference, _ = EmailPreference.objects.update_or_create(
+        user=user, defaults={"email_when_batch_done": email_when_batch_done}
+    )
+    return preference

@@ -1,0 +1,53 @@
+"""The report and export pages: a PDF (or a page that waits for it) and CSV downloads."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from scans import selectors
+from scans.reports import exports, services
+from scans.reports.audit import audit_export, audit_export_many
+from scans.reports.responses import pdf_response
+
+
+def _pending(request: HttpRequest, what: str) -> HttpResponse:
+    context = {"what": what, "retry_after": services.RETRY_AFTER_SECONDS}
+    response = render(request, "reports/pending.html", context, status=202)
+    response["Retry-After"] = str(services.RETRY_AFTER_SECONDS)
+    return response
+
+
+@login_required
+def scan_report(request: HttpRequest, scan_id: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    report = services.scan_report(scan=scan)
+    if not report.ready:
+        return _pending(request, f"scan {scan.pk}")
+    audit_export(request=request, obj=scan)
+    return pdf_response(report)
+
+
+@login_required
+def patient_report(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    report = services.patient_report(patient=patient)
+    if not report.ready:
+        return _pending(request, "the patient's case history")
+    audit_export(request=request, obj=patient)
+    return pdf_response(report)
+
+
+@login_required
+def scan_list_csv(request: HttpRequest) -> HttpResponse:
+    export = exports.scan_list_export(user=request.user, query=request.GET)
+    if not isinstance(export, exports.Export):
+        return HttpResponse(f"Invalid filters: {export.errors.as_text()}", status=400, content_type="text/plain")
+    audit_export_many(request=request, patient_ids=export.patient_ids())
+    return export.response()
+
+
+@login_required
+def patient_csv(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    audit_export(request=request, obj=patient)
+    return exports.patient_export(patient=patient, query=request.GET).response()
