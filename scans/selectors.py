@@ -257,15 +257,42 @@ class QueueCounts:
         return self.refused + self.uncertain + self.tumour + self.other
 
 
-def review_queue_counts(*, user: User) -> QueueCounts:
-    # Grouped by the final result: each row's result is worked out once, not once per count.
-    by_key = dict(review_queue(user=user).order_by().values_list("final_key").annotate(n=Count("pk")))
-    return QueueCounts(
-        refused=by_key.get(Outcome.REFUSED, 0),
-        uncertain=by_key.get(Outcome.UNCERTAIN, 0),
-        tumour=sum(by_key.get(name, 0) for name in TUMOUR_CLASSES),
-        other=sum(n for key, n in by_key.items() if key not in (Outcome.REFUSED, Outcome.UNCERTAIN, *TUMOUR_CLASSES)),
+@dataclass(frozen=True)
+class ResultGroup:
+    key: str
+    changed: bool
+    reviewed: bool
+    status: str
+    count: int
+
+
+def _result_groups(scans: QuerySet[Scan]) -> list[ResultGroup]:
+    """Scans counted by final result, review and status in one pass: each row's result is
+    worked out once, not once per count."""
+    rows = (
+        with_final_result(scans)
+        .annotate(is_reviewed=Exists(Review.objects.filter(scan=OuterRef("pk"))))
+        .order_by()
+        .values_list("final_key", "final_changed", "is_reviewed", "status")
+        .annotate(n=Count("pk"))
     )
+    return [
+        ResultGroup(key or "", bool(changed), bool(reviewed), status, n) for key, changed, reviewed, status, n in rows
+    ]
+
+
+def _queue_counts(groups: list[ResultGroup]) -> QueueCounts:
+    waiting = [g for g in groups if g.status == Scan.Status.DONE and not g.reviewed]
+    return QueueCounts(
+        refused=sum(g.count for g in waiting if g.key == Outcome.REFUSED),
+        uncertain=sum(g.count for g in waiting if g.key == Outcome.UNCERTAIN),
+        tumour=sum(g.count for g in waiting if g.key in TUMOUR_CLASSES),
+        other=sum(g.count for g in waiting if g.key not in (Outcome.REFUSED, Outcome.UNCERTAIN, *TUMOUR_CLASSES)),
+    )
+
+
+def review_queue_counts(*, user: User) -> QueueCounts:
+    return _queue_counts(_result_groups(scans_visible_to(user).filter(status=Scan.Status.DONE)))
 
 
 def review_queue_next(*, user: User, after: Scan) -> Scan | None:
@@ -286,21 +313,20 @@ class Dashboard:
 
 def dashboard_for(*, user: User, recent: int = 8) -> Dashboard:
     scans = scans_visible_to(user)
-    by_status = dict(scans.order_by().values_list("status").annotate(n=Count("pk")))
+    groups = _result_groups(scans)
+    by_status: dict[str, int] = {}
     by_result: dict[str, int] = {}
-    changed = 0
-    grouped = with_final_result(scans).order_by().values_list("final_key", "final_changed").annotate(n=Count("pk"))
-    for key, was_changed, n in grouped:
-        if key:
-            by_result[key] = by_result.get(key, 0) + n
-            changed += n if was_changed else 0
+    for group in groups:
+        by_status[group.status] = by_status.get(group.status, 0) + group.count
+        if group.key:
+            by_result[group.key] = by_result.get(group.key, 0) + group.count
     return Dashboard(
         recent=list(scans_with_list_data(scans).order_by("-created_at", "-pk")[:recent]),
         by_status={value: by_status.get(value, 0) for value in Scan.Status.values},
         by_result={key: by_result[key] for key in RESULT_KEYS if key in by_result},
-        changed_by_review=changed,
+        changed_by_review=sum(g.count for g in groups if g.changed and g.reviewed),
         queue=list(review_queue(user=user)[:5]),
-        queue_counts=review_queue_counts(user=user),
+        queue_counts=_queue_counts(groups),
         failed=list(
             scans.filter(status=Scan.Status.FAILED).select_related("patient").order_by("-finished_at")[:recent]
         ),
