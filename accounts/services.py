@@ -30,16 +30,23 @@ class DemoAccount:
 
 @transaction.atomic
 def demo_account_ensure(*, username: str = "", password: str = "") -> DemoAccount:
-    """Creates or updates the demo clinician and their team; idempotent, run on every start."""
+    """Creates the demo clinician and their team, or brings them up to date; run on every start.
+
+    The printed default password is set only when the account is created: a password someone
+    changed since is kept (resetting it on every start would hand the account back to anyone
+    who read the README), and a deactivated account stays deactivated. A DEMO_PASSWORD given
+    in the environment is applied when it differs, so its API tokens survive restarts.
+    `password` in the result is empty when it was left as it was.
+    """
     username = username or DEFAULT_DEMO_USERNAME
-    password = password or DEFAULT_DEMO_PASSWORD
     team, _ = Team.objects.get_or_create(name=DEMO_TEAM_NAME)
     user, created = User.objects.get_or_create(username=username, defaults={"role": User.Role.CLINICIAN})
-    user.set_password(password)
-    user.is_active = True
-    user.save()
+    chosen = password or (DEFAULT_DEMO_PASSWORD if created else "")
+    if chosen and not user.check_password(chosen):
+        user.set_password(chosen)
+        user.save()
     team.members.add(user)
-    return DemoAccount(username=username, password=password, team=team, created=created)
+    return DemoAccount(username=username, password=chosen, team=team, created=created)
 
 
 @transaction.atomic

@@ -13,6 +13,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} demo clinician in team '{account.team.name}'.")
         if settings.DEMO_PASSWORD:
             self.stdout.write(f"Log in as '{account.username}' with DEMO_PASSWORD.")
+        elif not account.password:
+            self.stdout.write(
+                f"Log in as '{account.username}' with its password (set when it was created and kept since; "
+                "set DEMO_PASSWORD to choose one)."
+            )
         else:
             self.stdout.write(
                 f"Log in as '{account.username}' with password '{account.password}' "
