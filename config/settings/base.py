@@ -171,6 +171,10 @@ SCAN_MIN_SIDE = env.int("SCAN_MIN_SIDE", default=64)
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=50 * 1024 * 1024)
 # Larger uploads are spooled to a temporary file instead of being held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads per user through the API (the upload page sends each file there); above it → 429.
+UPLOAD_RATE_LIMIT = env("UPLOAD_RATE_LIMIT", default="600/hour")
+# Files in one form request (the page's no-JavaScript form); above it → 400.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=20)
 # DICOM (scans.dicom): a file or a zip of a series may be larger than an image, never larger
 # than a request; a zip is bounded by its file count and what it unpacks to (zip bombs).
 DICOM_MAX_UPLOAD_BYTES = env.int("DICOM_MAX_UPLOAD_BYTES", default=MAX_REQUEST_BYTES - 1024 * 1024)
@@ -307,7 +311,8 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000")
 UPLOAD_BATCH_IDLE_CLOSE = timedelta(minutes=env.int("UPLOAD_BATCH_IDLE_CLOSE_MINUTES", default=10))
 
 # REST FRAMEWORK — https://www.django-rest-framework.org/api-guide/settings/
-# No throttle classes: a client polling a scan every 0.3 s must never see 429.
+# Only uploads are throttled (accounts.throttles): a client polling a scan every 0.3 s must
+# never see 429.
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -317,7 +322,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.UploadRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scans.api.errors.exception_handler",
 }

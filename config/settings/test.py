@@ -15,6 +15,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # these at the local fake server (tests/explain/fake_gemini.py).
 GEMINI_API_KEY = ""
 GEMINI_BASE_URL = ""
+# The suite uploads hundreds of files as the same few user ids, in one process: no upload rate
+# limit except in the tests of the limit itself.
+UPLOAD_RATE_LIMIT = None
 
 # Tests never touch the developer's var/: conftest also points MEDIA_ROOT at each test's tmp_path.
 # A worker started by a test in another process is handed TEST_TMP_DIR to share this folder.
