@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.services import audit_list, audit_record
+from notifications.batches import batch_record
 from scans import selectors, services
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
-from scans.models import Outcome
+from scans.models import Outcome, Scan
 from scans.uploads import dicom_upload_submit, is_dicom_upload
 
 PAGE_SIZE = 25
@@ -106,6 +107,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         scans, failures = _submit_all(request, form)
+        batch_record(uploaded_by=request.user, scans=scans)
         if scans and not failures:
             messages.success(request, f"{len(scans)} scan(s) uploaded.")
             return (
@@ -154,7 +156,12 @@ def _scan_context(request: HttpRequest, scan, review_form: ReviewForm | None = N
         "scan": scan,
         "pending": scan.status in selectors.PENDING,
         "review_form": review_form or ReviewForm(model_called=_model_called(scan)),
-        "next_in_queue": selectors.review_queue_next(user=request.user, after=scan) if is_reviewer else None,
+        # Only once the scan is done: the pending page polls every 2 s.
+        "next_in_queue": (
+            selectors.review_queue_next(user=request.user, after=scan)
+            if is_reviewer and scan.status == Scan.Status.DONE
+            else None
+        ),
         "gemini_mode": gemini_mode(),
     }
 
