@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from audit.services import audit_list, audit_record
 from idempotency.services import submit_once
+from notifications.batches import batch_record
 from scans import selectors, services
 from scans.api.serializers import (
     PatientInput,
@@ -85,6 +86,8 @@ class PatientScanListView(APIView):
                 on_created=lambda scan: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=scan),
             ),
         )
+        if created:
+            batch_record(uploaded_by=request.user, scans=[scan], key=given.validated_data["batch"])
         body = ScanOutput(scan, context={"request": request}).data
         headers = {"Location": request.build_absolute_uri(reverse("api:scan-detail", kwargs={"scan_id": scan.pk}))}
         if not created:
@@ -102,12 +105,16 @@ class PatientScanListView(APIView):
             identifiers_differ_ok=fields["identifiers_differ_ok"],
             on_created=lambda obj: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=obj),
         )
+        batch_record(uploaded_by=request.user, scans=upload.scans, key=fields["batch"])
         context = {"request": request}
         if upload.is_series:
+            # Read back through the list selector: one query for every slice's final result.
+            ids = [scan.pk for scan in upload.scans]
+            listed = {scan.pk: scan for scan in selectors.patient_scans(patient=patient).filter(pk__in=ids)}
             body = {
                 "exam": upload.exams[0].pk,
                 "exams": [exam.pk for exam in upload.exams],
-                "scans": ScanOutput(upload.scans, many=True, context=context).data,
+                "scans": ScanOutput([listed[pk] for pk in ids], many=True, context=context).data,
                 "skipped": upload.skipped,
             }
             return Response(body, status=status.HTTP_202_ACCEPTED)
