@@ -156,6 +156,8 @@ def test_the_image_viewer_toggles_layers_and_enlarges(live_server, browser_page,
     page.get_by_role("button", name="Enlarge the image (Escape closes it)").click()
     box = page.locator(".zoomable.enlarged").bounding_box()
     assert box["width"] == page.viewport_size["width"]
+    base, overlay = page.locator(".enlarged img.base").bounding_box(), gradcam.bounding_box()
+    assert base == overlay and base["height"] > 0.9 * page.viewport_size["height"]
     page.keyboard.press("Escape")
     assert page.locator(".zoomable.enlarged").count() == 0
     assert not page.problems, page.problems
