@@ -82,7 +82,9 @@ def run(only: str) -> list[experiments.Row]:
             except Exception as error:
                 row = experiments.Row(experiment.__name__, broken=f"crashed: {type(error).__name__}: {error}")
             services.restore_services()
-            say(f"{experiment.__name__}: {'holds' if row.ok else 'BROKEN: ' + row.broken} ({time.monotonic() - started:.0f} s)")
+            say(
+                f"{experiment.__name__}: {'holds' if row.ok else 'BROKEN: ' + row.broken} ({time.monotonic() - started:.0f} s)"
+            )
             rows.append(row)
     finally:
         stack.stop_all()

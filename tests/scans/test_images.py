@@ -146,3 +146,17 @@ def test_the_upload_check_reads_the_pixels_but_does_not_reencode(monkeypatch):
 def test_the_upload_check_refuses_a_truncated_image():
     with pytest.raises(ImageRejected, match="damaged or truncated"):
         image_inspect(data=png_bytes(256, 256)[:-30], max_bytes=10**6, max_pixels=10**6, min_side=64)
+
+
+def test_the_upload_check_does_not_decode_a_large_image_in_full(monkeypatch):
+    data = png_bytes(2100, 2100)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded on the request path"))
+    checked = image_inspect(data=data, max_bytes=10**7, max_pixels=10**7, min_side=64)
+    assert (checked.width, checked.height) == (2100, 2100)
+
+
+def test_the_upload_check_refuses_a_large_png_with_a_broken_checksum():
+    data = bytearray(png_bytes(2100, 2100))
+    data[-20] ^= 0xFF  # inside the last IDAT chunk
+    with pytest.raises(ImageRejected, match="damaged or truncated"):
+        image_inspect(data=bytes(data), max_bytes=10**7, max_pixels=10**7, min_side=64)

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Reject
@@ -222,3 +223,20 @@ def test_an_explanation_survives_a_database_blip(monkeypatch, no_waiting):
     monkeypatch.setattr(pipeline, "explain_scan", step)
     tasks.explain_scan.run(7)
     assert step.calls == [7, 7]
+
+
+def worker_serving(queues: list[str]) -> SimpleNamespace:
+    """What celeryd_after_setup hands over: the worker, with the queues it consumes."""
+    return SimpleNamespace(
+        app=SimpleNamespace(amqp=SimpleNamespace(queues=SimpleNamespace(consume_from=dict.fromkeys(queues))))
+    )
+
+
+@pytest.mark.parametrize(("queues", "loads"), [(["default"], False), (["ml"], True), (["ml", "default"], True)])
+def test_only_a_worker_that_serves_ml_loads_the_models(monkeypatch, queues, loads):
+    loaded = []
+    monkeypatch.setattr(pipeline, "engines_preload", lambda: loaded.append(True))
+    monkeypatch.setitem(tasks._serves_ml, "value", True)
+    tasks.note_the_queues_this_worker_serves(sender="worker@test", instance=worker_serving(queues))
+    tasks.load_models_in_each_worker_process()
+    assert bool(loaded) is loads
