@@ -151,7 +151,7 @@ def _counts(batch: UploadBatch) -> BatchCounts:
 def batch_message(counts: BatchCounts) -> str:
     """Counts only: this text goes into email, which must carry no patient identifier."""
     scans = "1 scan" if counts.total == 1 else f"{counts.total} scans"
-    parts = [f"{counts.done} with a result"]
+    parts = [f"{counts.done} done"]
     needs_read = []
     if counts.uncertain:
         needs_read.append(f"{counts.uncertain} uncertain")

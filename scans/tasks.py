@@ -16,6 +16,7 @@ from django import db
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
+from notifications.batches import scan_finished
 from scans import intake, pipeline
 from scans.explain_settings import gemini_mode
 
@@ -63,6 +64,7 @@ def classify_scan(scan_id: int, resent: bool = False) -> None:
             pipeline.classify_scan(scan_id, resent=resent)
 
     run_retrying(step, what=f"scan {scan_id}")
+    _tell_upload_batch(scan_id)
 
 
 # rate_limit protects the Gemini quota (per worker process). Offline explanations spend no
@@ -79,6 +81,16 @@ def classify_scan(scan_id: int, resent: bool = False) -> None:
 )
 def explain_scan(scan_id: int) -> None:
     run_retrying(lambda: pipeline.explain_scan(scan_id), what=f"explanation of scan {scan_id}")
+    _tell_upload_batch(scan_id)
+
+
+def _tell_upload_batch(scan_id: int) -> None:
+    """The scan may have been the last of its upload batch: its uploader is notified, once.
+    Nothing is lost if this fails: the batch sweep (notifications.tasks) sends it later."""
+    try:
+        scan_finished(scan_id=scan_id)
+    except Exception:
+        logger.exception("upload batch check after scan %s failed; the batch sweep will catch up", scan_id)
 
 
 @shared_task

@@ -49,6 +49,14 @@ class ScanInput(serializers.Serializer):
         default=False,
         help_text="DICOM: upload even though the files' Patient ID differs from the patient's record number.",
     )
+    batch = serializers.UUIDField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Files sent one per request that belong to one upload name the same key, and "
+        "POST /api/v1/upload-batches/{key}/close/ after the last: one notification for them all. "
+        "Without it each request is its own batch.",
+    )
 
 
 class PredictionOutput(serializers.ModelSerializer):

@@ -35,10 +35,38 @@
     return { item: item, bar: bar, state: state };
   }
 
-  function send(form, file, row) {
+  // One key per press of the button: the server groups the files into one upload batch and
+  // notifies once when all of them are finished (notifications.batches).
+  var ZERO_KEY = "00000000-0000-0000-0000-000000000000";
+
+  function batchKey() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  // Every file is sent: the batch is complete. If this request is lost the server closes the
+  // batch itself after a while, so the notification is late, never missing.
+  function closeBatch(form, key) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.dataset.apiBatchClose.replace(ZERO_KEY, key));
+      xhr.setRequestHeader("X-CSRFToken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.addEventListener("loadend", function () { resolve(); });
+      xhr.send();
+    });
+  }
+
+  function send(form, file, row, key) {
     return new Promise(function (resolve) {
       var data = new FormData();
       data.append("image", file, file.name);
+      data.append("batch", key);
       var model = form.querySelector("input[name=model]:checked");
       if (model) { data.append("model", model.value); }
       var date = form.querySelector("input[name=acquisition_date]").value;
@@ -121,11 +149,14 @@
       summary.textContent = "Uploading " + files.length + " file(s)…";
       // One at a time: the bars fill in order and the server sees one upload per user.
       var results = [];
+      var key = batchKey();
       files.reduce(function (previous, file, i) {
         return previous.then(function () {
-          return send(form, file, rows[i]).then(function (result) { results.push(result); });
+          return send(form, file, rows[i], key).then(function (result) { results.push(result); });
         });
-      }, Promise.resolve()).then(function () { finish(form, results, summary, button); });
+      }, Promise.resolve())
+        .then(function () { return results.some(function (r) { return r.ok; }) ? closeBatch(form, key) : null; })
+        .then(function () { finish(form, results, summary, button); });
     });
   }
 
