@@ -108,15 +108,24 @@ def sweep_stuck_scans() -> None:
         enqueue_explanation(scan_id)
 
 
-def enqueue_classification(scan_id: int, *, resent: bool = False) -> None:
+# The slices of a DICOM series wait behind single uploads, so that a 300-slice series does
+# not hold up everyone else's scans. On Redis a lower number is served first and a message
+# without a priority counts as 0; the embedded filesystem broker ignores priorities (FIFO).
+SERIES_PRIORITY = 6
+
+
+def enqueue_classification(scan_id: int, *, resent: bool = False, series: bool = False) -> None:
     """Sends classify_scan to the `ml` queue (see CELERY_TASK_ROUTES).
 
     Called after the scan's row is committed. If the broker is down the upload still
-    succeeds: the scan stays queued and the sweep sends it again.
+    succeeds: the scan stays queued and the sweep sends it again. `series`: one slice of an
+    upload that made many (scans.dicom), sent at SERIES_PRIORITY.
     """
     try:
         if resent:
             classify_scan.delay(scan_id, resent=True)
+        elif series:
+            classify_scan.apply_async((scan_id,), priority=SERIES_PRIORITY)
         else:
             classify_scan.delay(scan_id)
     except OperationalError:

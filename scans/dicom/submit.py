@@ -193,5 +193,6 @@ def _series_order(item: Slice) -> tuple:
 
 
 def _enqueue(ids: list[int]) -> None:
+    # Many slices at once go behind other users' single uploads (tasks.SERIES_PRIORITY).
     for scan_id in ids:
-        tasks.enqueue_classification(scan_id)
+        tasks.enqueue_classification(scan_id, series=len(ids) > 1)
