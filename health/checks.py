@@ -72,12 +72,13 @@ def queues_status() -> dict[str, QueueStatus]:
             newest[queue] = min(age, newest.get(queue, age))
             if age <= settings.WORKER_HEARTBEAT_STALE_AFTER:
                 fresh[queue] = fresh.get(queue, 0) + 1
-    backlog = _backlogs()
+    backlog = queue_backlogs()
     return {queue: QueueStatus(fresh.get(queue, 0), newest.get(queue), backlog.get(queue)) for queue in QUEUES}
 
 
-def _backlogs() -> dict[str, int]:
-    """Messages waiting in each queue, as the broker counts them (Redis: the list's length)."""
+def queue_backlogs() -> dict[str, int]:
+    """Messages waiting in each queue, as the broker counts them (Redis: the list's length);
+    empty when the broker cannot be reached."""
     counts: dict[str, int] = {}
     try:
         with celery_app.connection_for_read() as conn:

@@ -16,6 +16,7 @@ from django import db
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
+from health.checks import queue_backlogs
 from notifications.batches import scan_finished
 from scans import intake, pipeline
 from scans.explain_settings import gemini_mode
@@ -96,8 +97,10 @@ def _tell_upload_batch(scan_id: int) -> None:
 @shared_task
 def sweep_stuck_scans() -> None:
     # A sweep that meets an outage just ends: the next one runs SCAN_SWEEP_SECONDS later.
+    backlog = queue_backlogs()
     try:
-        stuck_scans, stuck_explanations = pipeline.stuck_scans_claim(), pipeline.stuck_explanations_claim()
+        stuck_scans = pipeline.stuck_scans_claim(waiting_in_queue=backlog.get("ml"))
+        stuck_explanations = pipeline.stuck_explanations_claim(waiting_in_queue=backlog.get("default"))
     except TRANSIENT_ERRORS as error:
         _drop_broken_connections()
         logger.warning("sweep skipped: %s", type(error).__name__)

@@ -26,6 +26,14 @@ def sent(monkeypatch):
     return ids
 
 
+@pytest.fixture(autouse=True)
+def backlog(monkeypatch):
+    """What the broker says waits in each queue; empty: it could not say."""
+    waiting: dict[str, int] = {}
+    monkeypatch.setattr(tasks, "queue_backlogs", lambda: waiting)
+    return waiting
+
+
 def submit(patient, user):
     return scan_submit(patient=patient, uploaded_by=user, file=SimpleUploadedFile("a.png", png_bytes()))
 
@@ -134,6 +142,33 @@ def test_the_sweep_does_not_resend_a_scan_twice_in_a_row(sent):
 
 
 @pytest.mark.django_db
+def test_the_sweep_leaves_queued_scans_whose_messages_still_wait_in_the_queue(sent, backlog):
+    scans = [ScanFactory() for _ in range(3)]
+    age(scans, settings.SCAN_RESEND_AFTER.total_seconds() + 1)
+    backlog["ml"] = 3
+    tasks.sweep_stuck_scans()
+    assert sent == []
+
+
+@pytest.mark.django_db
+def test_the_sweep_resends_only_as_many_of_the_oldest_as_have_no_message(sent, backlog):
+    oldest, older, old = ScanFactory(), ScanFactory(), ScanFactory()
+    age([oldest, older, old], settings.SCAN_RESEND_AFTER.total_seconds() + 1)
+    backlog["ml"] = 1
+    tasks.sweep_stuck_scans()
+    assert sent == [oldest.pk, older.pk]
+
+
+@pytest.mark.django_db
+def test_a_dead_claim_is_resent_whatever_waits_in_the_queue(sent, backlog):
+    dead = ScanFactory(status=Scan.Status.PROCESSING)
+    age([dead], settings.SCAN_CLAIM_STALE_AFTER.total_seconds() + 1)
+    backlog["ml"] = 100
+    tasks.sweep_stuck_scans()
+    assert sent == [dead.pk]
+
+
+@pytest.mark.django_db
 def test_the_sweep_marks_what_it_sends_as_resent(monkeypatch):
     calls = []
     monkeypatch.setattr(tasks.classify_scan, "delay", lambda *args, **kwargs: calls.append((args, kwargs)))
@@ -145,7 +180,7 @@ def test_the_sweep_marks_what_it_sends_as_resent(monkeypatch):
 
 @pytest.mark.django_db
 def test_the_sweep_just_ends_when_the_database_is_away(sent, monkeypatch):
-    def database_down():
+    def database_down(**kwargs):
         raise db.OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(pipeline, "stuck_scans_claim", database_down)
