@@ -157,6 +157,14 @@ class Explanation(models.Model):
         return f"Explanation of scan {self.scan_id} ({self.provider})"
 
 
+class CurrentReviews(models.Manager):
+    """The reviews that count. A re-run replaces the result they judged, so it marks them
+    superseded: they stay in the database (Review.all_objects) and the audit trail."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(superseded_at__isnull=True)
+
+
 class Review(models.Model):
     """A reviewer's verdict on a scan. Append-only: a newer review supersedes, none is edited."""
 
@@ -173,9 +181,15 @@ class Review(models.Model):
     corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    all_objects = models.Manager()
+    objects = CurrentReviews()
 
     class Meta:
         ordering = ["-created_at"]
+        # Related managers, the admin and every query count only the current reviews.
+        default_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"Review of scan {self.scan_id} by {self.reviewer_id}"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Team, User
 from scans import tasks
@@ -194,6 +195,8 @@ def scan_rerun(*, scan: Scan, requested_by: User) -> Scan:
             raise ValidationError("Only a finished or failed scan can be re-run.")
         old_files = [name for p in scan.predictions.all() for name in (p.gradcam.name, p.saliency.name)]
         scan.predictions.all().delete()
+        # The reviews judged the old result: kept as history, they no longer count.
+        Review.objects.filter(scan=scan).update(superseded_at=timezone.now())
         Explanation.objects.filter(scan=scan).delete()
         scan.status = Scan.Status.QUEUED
         scan.error = ""

@@ -65,3 +65,23 @@ def test_only_a_staff_reviewer_may_rerun(queued):
     with pytest.raises(ValidationError, match="Only staff reviewers"):
         scan_rerun(scan=prediction.scan, requested_by=clinician)
     assert prediction.scan.predictions.exists()
+
+
+def test_a_rerun_supersedes_the_reviews_of_the_old_result(queued, reviewer, django_capture_on_commit_callbacks):
+    from scans import selectors
+    from scans.models import Review
+    from tests.factories import ReviewFactory
+
+    prediction = PredictionFactory()
+    scan = prediction.scan
+    review = ReviewFactory(scan=scan, reviewer=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_rerun(scan=scan, requested_by=reviewer)
+
+    # As if the new classification had finished: nobody has reviewed the new result.
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.DONE)
+    PredictionFactory(scan=scan)
+    assert not scan.reviews.exists()
+    assert Review.all_objects.get(pk=review.pk).superseded_at is not None
+    listed = selectors.scans_with_list_data(Scan.objects.filter(pk=scan.pk)).get()
+    assert listed.is_reviewed is False
