@@ -118,6 +118,14 @@ def ood_markdown(ood: dict) -> list[str]:
         f"the validation slices are refused; confidence threshold {ood['confidence_threshold']:.4f}, the lowest "
         "whose called validation slices are at least 99.5 % accurate",
         f"- command: `{ood.get('command', '')}`",
+    ]
+    left_out = ood.get("left_out_not_brain_mri")
+    if left_out and left_out["train"] + left_out["validation"]:
+        lines.append(
+            f"- left out of the fit: {left_out['train']} training and {left_out['validation']} validation images that "
+            f"are not brain MRI (head CT filed under the classes; listed in `{left_out['list']}`)"
+        )
+    lines += [
         "",
         f"Validation ({ood['fitted_on']['validation']} slices, the ones the limits were chosen on):",
         "",

@@ -265,6 +265,16 @@ def load(path: Path) -> OodStats:
 
 # --- fitting ------------------------------------------------------------------------------
 
+NOT_BRAIN_MRI_LIST = Path(__file__).with_name("not_brain_mri_in_training.txt")
+
+
+def known_not_brain_mri() -> frozenset[str]:
+    """Training-set images (paths relative to the training folder, as in a card's
+    validation_files) that are not brain MRI: head CT the dataset files under its classes.
+    Fitting on them would teach the gate that head CT is normal; leave them out."""
+    lines = NOT_BRAIN_MRI_LIST.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
 
 def feature_function(model, temperature: float) -> Callable[[np.ndarray], tuple[np.ndarray, list[np.ndarray]]]:
     """batch → (calibrated probabilities, pooled features per view), through any Keras backend."""

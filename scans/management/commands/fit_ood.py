@@ -50,12 +50,21 @@ class Command(BaseCommand):
         validation = set(card.get("validation_files") or [])
         if not validation:
             raise CommandError(f"{spec.card_path} lists no validation_files: the split cannot be rebuilt.")
-        is_validation = [str(s.path.relative_to(data_dir)) in validation for s in samples]
-        found = sum(is_validation)
+        relative = [str(s.path.relative_to(data_dir)) for s in samples]
+        found = sum(name in validation for name in relative)
         if found != len(validation):
             raise CommandError(
                 f"{len(validation) - found} of the card's {len(validation)} validation files are not under {data_dir}."
             )
+        # Head CT filed among the classes is neither fitted as normal nor counted as a false refusal.
+        not_mri = ood.known_not_brain_mri()
+        kept = [i for i, name in enumerate(relative) if name not in not_mri]
+        left_out = {"train": 0, "validation": 0}
+        for name in relative:
+            if name in not_mri:
+                left_out["validation" if name in validation else "train"] += 1
+        samples = [samples[i] for i in kept]
+        is_validation = [relative[i] in validation for i in kept]
 
         self.stdout.write(f"decoding {len(samples)} images…")
         grays = []
@@ -80,6 +89,10 @@ class Command(BaseCommand):
             out_path=out_path,
             log=self.stdout.write,
         )
+        section["left_out_not_brain_mri"] = {
+            "list": f"scans/ml/{ood.NOT_BRAIN_MRI_LIST.name}",
+            **left_out,
+        }
         section["command"] = "python manage.py fit_ood " + shlex.join(sys.argv[2:])
         card["ood"] = section
         card_json = registry.card_path(model, weights_dir)
