@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from scans.ml import evaluation
+from scans.ml import evaluation, ood
 from scans.ml.architectures import ARCHITECTURES
 from scans.ml.augment import augment
 from scans.ml.classes import CLASS_NAMES
@@ -225,16 +225,23 @@ class Checkpoints(keras.callbacks.Callback):
     """After every epoch: validation accuracy of the serving network, the best weights to
     `out_path`, and everything needed to resume (weights, optimiser state, history) to `directory`."""
 
-    def __init__(self, directory: Path, out_path: Path, serving: keras.Model, val_inputs, val_labels, recipe, state):
+    def __init__(
+        self, directory: Path, out_path: Path, serving: keras.Model, val_inputs, val_labels, recipe, state, clean_inputs
+    ):
         super().__init__()
         self.directory, self.out_path, self.serving = directory, out_path, serving
         self.val_inputs, self.val_labels, self.recipe, self.state = val_inputs, val_labels, recipe, state
+        self.clean_inputs = clean_inputs
         self.epoch_started = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
+        # Read with the running BatchNorm statistics of augmented batches, validation accuracy
+        # swings by 20+ points from one epoch to the next; re-estimated on clean training
+        # images (as the finished model will be), it measures the weights.
+        recalibrate_batch_norm(self.serving, self.clean_inputs)
         probs = np.concatenate(
             [
                 keras.ops.convert_to_numpy(self.serving(self.val_inputs[i : i + 64], training=False))
@@ -343,6 +350,12 @@ def train(
         network.load_weights(str(directory / "last.weights.h5"))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done = state["epoch"] >= recipe.epochs or state.get("stopped_early")
+    clean_inputs = np.stack(
+        [
+            model_input(data.grays[i], recipe.input_size)
+            for i in _recalibration_sample(data, recipe, EPOCH_RECALIBRATION_IMAGES)
+        ]
+    )
     if not done:
         fit_started = time.monotonic()
         network.fit(
@@ -350,7 +363,7 @@ def train(
             epochs=recipe.epochs,
             initial_epoch=state["epoch"],
             callbacks=[
-                Checkpoints(directory, out_path, serving, val_inputs, val_labels, recipe, state),
+                Checkpoints(directory, out_path, serving, val_inputs, val_labels, recipe, state, clean_inputs),
                 *(callbacks or []),
             ],
             verbose=0,
@@ -363,8 +376,15 @@ def train(
     return card
 
 
-# Clean training images used to re-estimate the BatchNormalization statistics.
+# Clean training images used to re-estimate the BatchNormalization statistics: for the
+# finished model, and (fewer, for speed) after every epoch before measuring validation.
 RECALIBRATION_IMAGES = 1024
+EPOCH_RECALIBRATION_IMAGES = 512
+
+
+def _recalibration_sample(data: TrainingData, recipe: Recipe, count: int) -> np.ndarray:
+    rng = np.random.default_rng(recipe.seed)
+    return rng.choice(data.train_idx, min(count, len(data.train_idx)), replace=False)
 
 
 def finish(
@@ -375,8 +395,7 @@ def finish(
     log("re-estimating BatchNorm statistics, calibrating and measuring…")
     model = ARCHITECTURES[recipe.model](recipe.input_size)
     model.load_weights(str(out_path))
-    rng = np.random.default_rng(recipe.seed)
-    chosen = rng.choice(data.train_idx, min(RECALIBRATION_IMAGES, len(data.train_idx)), replace=False)
+    chosen = _recalibration_sample(data, recipe, RECALIBRATION_IMAGES)
     recalibrate_batch_norm(model, np.stack([model_input(data.grays[i], recipe.input_size) for i in chosen]))
     model.save_weights(str(out_path))
 
@@ -389,6 +408,18 @@ def finish(
     raw = evaluation.classification_report(evaluation.softmax(val_logits), val_labels)
     calibrated = evaluation.classification_report(evaluation.softmax(val_logits, temperature), val_labels)
     robustness = evaluation.robustness_report(logit_fn, [data.grays[i] for i in val_idx], val_labels, recipe.input_size)
+    # The refusal and abstention statistics belong to these weights: refit them every time.
+    ood_section = ood.fit_for_model(
+        model,
+        train_grays=[data.grays[i] for i in data.train_idx],
+        train_labels=labels[data.train_idx],
+        val_grays=[data.grays[i] for i in val_idx],
+        val_labels=val_labels,
+        temperature=temperature,
+        input_size=recipe.input_size,
+        out_path=out_path.with_name(f"{recipe.model}.ood.npz"),
+        log=log,
+    )
 
     best_epoch = int(np.argmax(history["val_accuracy"]))
     samples, groups = data.samples, data.groups
@@ -428,5 +459,6 @@ def finish(
             "reliability_after": evaluation.reliability_bins(evaluation.softmax(val_logits, temperature), val_labels),
         },
         "robustness": robustness,
+        "ood": ood_section,
         "validation_files": [str(samples[i].path.relative_to(data.data_dir)) for i in val_idx],
     }
