@@ -24,8 +24,9 @@ class Export:
         return list(self.scans.order_by().values_list("patient_id", flat=True).distinct())
 
     def response(self) -> StreamingHttpResponse:
-        lines: Iterator[str] = csv_lines(scan_rows(self.scans, deidentified=self.deidentified),
-                                         header=columns(deidentified=self.deidentified))
+        lines: Iterator[str] = csv_lines(
+            scan_rows(self.scans, deidentified=self.deidentified), header=columns(deidentified=self.deidentified)
+        )
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.filename}"'
         return response

@@ -47,4 +47,5 @@ def _ready_or_queued(*, kind: str, object_id: int, fingerprint: str) -> Report:
     except OperationalError:
         # The broker is away: the client asks again and we send it again then.
         logger.warning("broker unavailable: the %s report %s waits for the next request", kind, object_id)
-    return Report(name=None, filename=filename)
+    # A worker running tasks eagerly (or very fast) may have stored it already.
+    return Report(name=name if cache.report_exists(name) else None, filename=filename)

@@ -9,7 +9,9 @@ from scans.reports.tasks import render_report
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    """The text of every page, with line breaks and runs of spaces made single spaces (a
+    table cell wraps wherever its width says)."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
 
 
 def fetch_report(client, url: str, *, kind: str, object_id: int, monkeypatch) -> bytes:

@@ -4,10 +4,9 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from scans.models import Scan
+from scans.models import Explanation, Scan
 from scans.reports import loading, pdf
 from tests.conftest import session_client, token_client
-from scans.models import Explanation
 from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, ScanFactory
 from tests.reports.helpers import fetch_report, pdf_text
 
@@ -27,8 +26,11 @@ def done_scan(patient, **prediction):
 
 def explained(scan, summary: str = "The highlighted area lies in the lower left.") -> Explanation:
     return Explanation.objects.create(
-        scan=scan, provider=Explanation.Provider.OFFLINE, status=Explanation.Status.DONE,
-        content={"summary": summary}, text=f"Summary: {summary}",
+        scan=scan,
+        provider=Explanation.Provider.OFFLINE,
+        status=Explanation.Status.DONE,
+        content={"summary": summary},
+        text=f"Summary: {summary}",
     )
 
 
@@ -42,8 +44,18 @@ def test_it_holds_the_patient_the_result_the_model_and_the_disclaimer(patient):
 
     text = text_of(scan)
 
-    for expected in ("Ada Lovelace", "MRN-4242", f"scan {scan.pk}", "Meningioma", "87 %", "Model result — not reviewed yet",
-                     "Custom CNN", "a" * 12, "/models/custom_cnn/", "offline explainer"):
+    for expected in (
+        "Ada Lovelace",
+        "MRN-4242",
+        f"scan {scan.pk}",
+        "Meningioma",
+        "87 %",
+        "Model result — not reviewed yet",
+        "Custom CNN",
+        "a" * 12,
+        "/models/custom_cnn/",
+        "offline explainer",
+    ):
         assert expected.lower() in text.lower(), expected
     assert "not a medical device" in text
 
@@ -108,14 +120,21 @@ def test_the_page_queues_the_report_then_serves_it_and_audits_the_download(patie
     data = fetch_report(client, f"/scans/{scan.pk}/report.pdf", kind="scan", object_id=scan.pk, monkeypatch=monkeypatch)
 
     assert "Ada Lovelace" in pdf_text(data)
-    assert AuditEvent.objects.filter(actor=owner, action="export", object_type="scan", object_id=str(scan.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(actor=owner, action="export", object_type="scan", object_id=str(scan.pk)).count() == 1
+    )
 
 
 def test_the_api_serves_it_with_a_token(patient, owner, monkeypatch):
     scan = done_scan(patient)
 
-    data = fetch_report(token_client(owner), f"/api/v1/scans/{scan.pk}/report.pdf", kind="scan", object_id=scan.pk,
-                        monkeypatch=monkeypatch)
+    data = fetch_report(
+        token_client(owner),
+        f"/api/v1/scans/{scan.pk}/report.pdf",
+        kind="scan",
+        object_id=scan.pk,
+        monkeypatch=monkeypatch,
+    )
 
     assert data.startswith(b"%PDF")
 
