@@ -46,7 +46,8 @@ def dicom_members(data: bytes, *, max_files: int, max_total_bytes: int, skipped:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [info for info in archive.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except Exception:
+        # zipfile raises BadZipFile, OSError, ValueError, EOFError … for a damaged directory.
         raise ArchiveRejected("The zip file is damaged or truncated.") from None
     if len(infos) > max_files:
         raise ArchiveRejected(f"The zip holds {len(infos)} files: the limit is {max_files}.")
@@ -89,7 +90,8 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes
             content = handle.read(budget + 1)
     except ArchiveRejected:
         raise
-    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError, RuntimeError):
+    except Exception:
+        # A bad CRC, a corrupt deflate stream (zlib.error), an unsupported method …
         raise ArchiveRejected(f"The zip file is damaged: {_base(info.filename)} cannot be read.") from None
     return content
 

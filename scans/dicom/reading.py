@@ -58,8 +58,9 @@ def slices_of(data: bytes, *, max_pixels: int, min_side: int, max_slices: int, d
         return [_slice(ds, frame, frames, sha256) for frame in range(frames)]
     except ImageError as error:
         raise DicomRejected(str(error)) from None
-    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as error:
-        # A header whose values contradict each other (text where a number belongs …).
+    except Exception as error:
+        # A header whose values contradict each other (text where a number belongs, a frame
+        # count the pixel data does not hold …): pydicom raises a zoo of types for them.
         raise DicomRejected(f"The DICOM file's header is inconsistent ({type(error).__name__}).") from None
 
 

@@ -61,6 +61,16 @@ def decode_dicom(data: bytes, *, frame: int = 0) -> np.ndarray:
 
 def dataset_to_uint8(ds, *, frame: int = 0) -> np.ndarray:
     """One frame of a dataset, rendered the way a viewer shows it by default, in 8 bits."""
+    try:
+        return _render(ds, frame)
+    except ImageError:
+        raise
+    except Exception as exc:
+        # Attributes that contradict the pixels (a text slope, a LUT of the wrong length …).
+        raise ImageError(f"The DICOM file's pixel attributes are inconsistent ({type(exc).__name__}).") from None
+
+
+def _render(ds, frame: int) -> np.ndarray:
     stored = frame_pixels(ds, frame=frame)
     if int(ds.get("SamplesPerPixel", 1) or 1) == 3:
         return _colour_to_uint8(stored)
@@ -89,9 +99,19 @@ def frame_pixels(ds, *, frame: int = 0) -> np.ndarray:
         # as_rgb: YBR (as in most JPEG-compressed colour files) becomes RGB.
         array = pixel_array(ds, index=frame if count > 1 else None, as_rgb=True)
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise ImageError(f"The DICOM pixels could not be decoded ({_syntax_name(syntax)}: {reason}).") from None
+        raise ImageError(_undecodable(syntax, exc)) from None
+    except BaseException as exc:
+        # The Rust decoders (pylibjpeg-rle) panic on some damaged streams, and pyo3 raises a
+        # panic as a BaseException; it means no more than any other decoding failure.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ImageError(_undecodable(syntax, exc)) from None
     return array
+
+
+def _undecodable(syntax, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return f"The DICOM pixels could not be decoded ({_syntax_name(syntax)}: {reason})."
 
 
 def decoder_available(syntax) -> bool:
