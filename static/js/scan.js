@@ -43,6 +43,23 @@
     if (event.target.matches && event.target.matches("input[data-layer-for]")) { showLayer(event.target); }
   });
 
+  // The review form asks for a class only with "Correct the class" (without JavaScript the
+  // field is always there and the server says when it is needed).
+  function syncVerdict(root) {
+    if (!root || !root.querySelector) { return; }
+    var select = root.querySelector("select[name=corrected_label]");
+    if (!select) { return; }
+    var chosen = root.querySelector("input[name=verdict]:checked");
+    var field = select.closest(".field");
+    field.hidden = !(chosen && chosen.value === "corrected") && !field.classList.contains("field-invalid");
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { syncVerdict(document); });
+  document.addEventListener("htmx:load", function (event) { syncVerdict(event.detail.elt); });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[name=verdict]")) { syncVerdict(event.target.form); }
+  });
+
   // Click to enlarge: the image fills the window; a second click or Escape puts it back.
   function setEnlarged(button, on) {
     button.classList.toggle("enlarged", on);

@@ -63,6 +63,7 @@ def test_a_reviewer_corrects_the_riskiest_scan_and_every_page_shows_it(live_serv
     assert "Uncertain" in header.inner_text() and "%" not in header.inner_text()
     _shot(page, "desktop-scan-uncertain")
 
+    assert not page.get_by_label("The correct class").is_visible()  # asked for only when correcting
     page.get_by_label("Correct the class", exact=True).check()
     page.get_by_label("The correct class").select_option("glioma")
     page.get_by_role("textbox", name="Notes").fill("Infiltrative margin on the left.")
