@@ -8,6 +8,7 @@ from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
 from scans.models import Patient, Review, Scan
 from scans.templatetags.portal import label_display, result_display
+from scans.validators import not_in_the_future
 
 
 def _label_choices(blank: str) -> list[tuple[str, str]]:
@@ -66,7 +67,10 @@ class UploadForm(PortalForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.none())
     model = forms.ChoiceField(widget=forms.RadioSelect, initial=registry.DEFAULT_MODEL)
     acquisition_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="When the scan was taken, if known."
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When the scan was taken, if known.",
+        validators=[not_in_the_future],
     )
     images = MultipleFileField(
         # Extensionless DICOM files (as PACS exports name them) can be dropped, or picked with

@@ -35,7 +35,9 @@ def _add_errors(form, error: ValidationError) -> None:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "scans/dashboard.html", {"dashboard": selectors.dashboard_for(user=request.user)})
+    dashboard = selectors.dashboard_for(user=request.user)
+    audit_list(request=request, patient_ids=[s.patient_id for s in (*dashboard.recent, *dashboard.queue, *dashboard.failed)])
+    return render(request, "scans/dashboard.html", {"dashboard": dashboard})
 
 
 @login_required
@@ -207,6 +209,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "page": _page(request, selectors.review_queue(user=request.user)),
         "counts": selectors.review_queue_counts(user=request.user),
     }
+    audit_list(request=request, patient_ids=[scan.patient_id for scan in context["page"]])
     return render(request, "scans/review_queue.html", context)
 
 

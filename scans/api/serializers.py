@@ -7,6 +7,7 @@ from rest_framework import serializers
 from scans.final_result import final_result_of, with_final_result
 from scans.models import Explanation, Patient, Prediction, Review, Scan
 from scans.services import MODEL_CHOICES
+from scans.validators import not_in_the_future
 
 
 def _absolute(context: dict, name: str, **kwargs) -> str:
@@ -43,7 +44,9 @@ class ScanInput(serializers.Serializer):
         "(a series or study, at most 49 MB)."
     )
     model = serializers.ChoiceField(choices=list(MODEL_CHOICES), required=False, default=None, allow_null=True)
-    acquisition_date = serializers.DateField(required=False, allow_null=True, default=None)
+    acquisition_date = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[not_in_the_future]
+    )
     identifiers_differ_ok = serializers.BooleanField(
         required=False,
         default=False,

@@ -83,3 +83,16 @@ def test_regenerating_an_explanation_from_the_page_is_recorded(client, staff_rev
     client.force_login(staff_reviewer)
     client.post(f"/scans/{prediction.scan_id}/explanation/regenerate/")
     assert AuditEvent.objects.filter(action="regenerate", object_id=str(prediction.scan_id)).exists()
+
+
+def test_the_dashboard_records_the_patients_of_the_scans_it_shows(logged_in, owner, team):
+    prediction = PredictionFactory(scan__patient=PatientFactory(team=team, created_by=owner))
+    logged_in.get("/")
+    assert _listed(owner) == [prediction.scan.patient_id]
+
+
+def test_the_review_queue_records_the_patients_it_shows(client, staff_reviewer, owner, team):
+    prediction = PredictionFactory(scan__patient=PatientFactory(team=team, created_by=owner))
+    client.force_login(staff_reviewer)
+    assert client.get("/review/").status_code == 200
+    assert _listed(staff_reviewer) == [prediction.scan.patient_id]

@@ -1,11 +1,15 @@
 """Inputs at the edges that once answered 500 or an HTML page to an API client: each must be
 a page or a clear error, in JSON under /api/."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.conftest import token_client
 from tests.factories import PatientFactory
+from tests.images import png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +58,24 @@ def test_patient_notes_over_ten_thousand_characters_are_a_field_error_on_the_pag
     )
     assert response.status_code == 200
     assert "notes" in response.context["form"].errors
+
+
+def test_an_acquisition_date_in_the_future_is_a_field_error_in_the_api(owner, team, fake_weights):
+    patient = PatientFactory(team=team, created_by=owner)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    image = SimpleUploadedFile("scan.png", png_bytes(), content_type="image/png")
+    response = token_client(owner).post(
+        f"/api/v1/patients/{patient.pk}/scans/", {"image": image, "acquisition_date": tomorrow}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "future" in " ".join(response.json()["acquisition_date"])
+
+
+def test_an_acquisition_date_in_the_future_is_a_field_error_on_the_page(logged_in, owner, team, fake_weights):
+    patient = PatientFactory(team=team, created_by=owner)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    image = SimpleUploadedFile("scan.png", png_bytes(), content_type="image/png")
+    response = logged_in.post(
+        "/upload/", {"patient": patient.pk, "model": "custom_cnn", "acquisition_date": tomorrow, "images": image}
+    )
+    assert "acquisition_date" in response.context["form"].errors
