@@ -15,6 +15,7 @@ from tests.conftest import DATASET_DIR, REPO_ROOT, require
 
 pytestmark = pytest.mark.slow
 TRAINING = DATASET_DIR / "Training"
+NOT_BRAIN_MRI = DATASET_DIR.parent / "not-brain-mri"
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,11 @@ def card():
 
 @pytest.fixture(scope="module")
 def held_out(card):
-    """Every 12th validation file: ~70 scans the model never trained on, all classes."""
-    return [TRAINING / name for name in card["validation_files"][::12]]
+    """Every 12th validation file: ~70 scans the model never trained on, all classes; without
+    the head CT the dataset files under its classes (refusing those is right)."""
+    from scans.ml.ood import known_not_brain_mri
+
+    return [TRAINING / name for name in card["validation_files"][::12] if name not in known_not_brain_mri()]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +80,51 @@ def test_classify_prints_one_json_line_per_file_and_keeps_going_after_a_bad_one(
     assert "error" in lines[1] and "PNG or JPEG" in lines[1]["error"]
     for line in (lines[0], lines[2]):
         assert line["model"] == "custom_cnn" and line["label"] in CLASS_NAMES
+        assert line["outcome"] in ("classified", "uncertain", "refused") and line["ood_score"] > 0
+        assert (line["reason"] == "") == (line["outcome"] == "classified")
         assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
         assert line["confidence"] == max(line["probabilities"].values()) and line["ms"] > 0
+
+
+@pytest.fixture(scope="module")
+def not_brain_mri(card):
+    require(NOT_BRAIN_MRI.is_dir(), f"the non-MRI development set is not at {NOT_BRAIN_MRI}")
+    return NOT_BRAIN_MRI
+
+
+@pytest.mark.parametrize("category", ["photo", "document", "chest_xray", "skin", "ultrasound", "ct_body", "mri_other"])
+def test_the_first_development_image_of_each_category_is_refused_with_a_reason(engine, not_brain_mri, category):
+    path = sorted((not_brain_mri / category).iterdir())[0]
+    result = engine.predict(path.read_bytes())
+    assert result.outcome == "refused", (path.name, result.ood_score)
+    assert result.reason.startswith("Not recognised as a brain MRI slice: ")
+
+
+def test_most_head_ct_is_refused(engine, not_brain_mri):
+    outcomes = [engine.predict(path.read_bytes()).outcome for path in sorted((not_brain_mri / "ct_head").iterdir())]
+    assert outcomes.count("refused") / len(outcomes) >= 0.85
+
+
+def test_held_out_mri_slices_are_almost_never_refused_and_mostly_called(engine, held_out):
+    outcomes = [engine.predict(path.read_bytes()).outcome for path in held_out]
+    assert outcomes.count("refused") <= 2
+    assert outcomes.count("classified") / len(outcomes) >= 0.85
+
+
+def test_what_is_called_is_right_more_often_than_everything(engine, held_out):
+    results = [(engine.predict(path.read_bytes()), path.parent.name) for path in held_out]
+    called = [result.label == truth for result, truth in results if result.outcome == "classified"]
+    assert np.mean(called) >= np.mean([result.label == truth for result, truth in results])
+    assert np.mean(called) >= 0.97
+
+
+def test_classify_reports_a_refusal_as_a_result_not_an_error(not_brain_mri):
+    photo = sorted((not_brain_mri / "photo").iterdir())[0]
+    out = io.StringIO()
+    call_command("classify", "--json", str(photo), stdout=out)
+    line = json.loads(out.getvalue())
+    assert line["outcome"] == "refused" and line["reason"].startswith("Not recognised as a brain MRI slice")
+    assert line["ood_score"] > 0 and line["label"] in CLASS_NAMES and "error" not in line
 
 
 def test_classify_exits_zero_when_every_file_was_classified(held_out):
@@ -99,3 +146,25 @@ def test_evaluate_model_reports_every_metric_and_saves_its_figures(held_out, tmp
     assert set(report["per_class"]) == set(CLASS_NAMES) and len(report["confusion_matrix"]) == 4
     assert report["accuracy"] >= 0.9 and 0.0 < report["macro_f1"] <= 1.0
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 0 and (tmp_path / "reliability.png").is_file()
+    called = report["called"]
+    assert called["called"] + called["uncertain"] + called["refused"] == 24
+    assert 0.0 < called["coverage"] <= 1.0 and called["accuracy_called"] >= report["accuracy"] - 0.05
+
+
+def test_evaluate_model_reports_the_refusal_rate_per_category_of_a_non_mri_folder(held_out, not_brain_mri, tmp_path):
+    data = tmp_path / "data"
+    for name in CLASS_NAMES:
+        (data / name).mkdir(parents=True)
+    for path in held_out[:8]:
+        (data / path.parent.name / path.name).symlink_to(path)
+    others = tmp_path / "others"
+    for category in ("photo", "chest_xray"):
+        (others / category).mkdir(parents=True)
+        for path in sorted((not_brain_mri / category).iterdir())[:3]:
+            (others / category / path.name).symlink_to(path)
+    out = io.StringIO()
+    call_command("evaluate_model", "--model", "custom_cnn", str(data), "--ood-dir", str(others), stdout=out)
+    text = out.getvalue()
+    assert "accuracy on what is called" in text
+    assert "refused  100.0% of    3  photo" in text and "refused  100.0% of    3  chest_xray" in text
+    assert "AUROC 1.0000" in text
