@@ -103,6 +103,25 @@ GRID: dict[str, Expect] = {
     ),
     "review/": Expect(get=(LOGIN, 403, 403, 200, 403, 403)),
     "models/<str:name>/": LIST_PAGE,
+    # Reports and exports (scans.reports): a PDF not yet rendered is a 202 "being prepared"
+    # (nothing renders it here); an export streams at once.
+    "scans/export.csv": LIST_PAGE,
+    "scans/<int:scan_id>/report.pdf": Expect(get=(LOGIN, GONE, 202, 202, 202, GONE)),
+    "patients/<int:patient_id>/report.pdf": Expect(get=(LOGIN, GONE, 202, 202, 202, GONE)),
+    "patients/<int:patient_id>/export.csv": TEAM_PAGE,
+    "api/v1/scans/export.csv": Expect(get=(401, 200, 200, 200, 200, 200)),
+    "api/v1/scans/<int:scan_id>/report.pdf": Expect(get=(401, GONE, 202, 202, 202, GONE)),
+    "api/v1/patients/<int:patient_id>/report.pdf": Expect(get=(401, GONE, 202, 202, 202, GONE)),
+    "api/v1/patients/<int:patient_id>/export.csv": TEAM_API,
+    # Notifications: each person's own; the one named here exists for nobody.
+    "notifications/": LIST_PAGE,
+    "notifications/<int:notification_id>/read/": Expect(
+        get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN,) + (GONE,) * 5
+    ),
+    "notifications/read-all/": Expect(get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN,) + (302,) * 5),
+    "notifications/email/": Expect(get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN,) + (302,) * 5),
+    # Closing an upload batch: only the uploader's own key; this one is nobody's.
+    "api/v1/upload-batches/<uuid:key>/close/": Expect(get=(401, 405, 405, 405, 405, 405), post=(401,) + (GONE,) * 5),
 }
 
 
@@ -238,6 +257,8 @@ def world(team, other_team, owner, fake_weights):
         "token": "not-a-token",
         "content_type_id": "1",
         "id": str(owner.pk),
+        "notification_id": 999999,
+        "key": "00000000-0000-0000-0000-000000000000",
     }
     admin_rows = {
         "patient": patient.pk,
@@ -275,7 +296,7 @@ def _url(route: str, ids: dict, admin_rows: dict, owner_pk: int) -> str:
         return "/admin/" + rest.replace("<id>", ids["id"])
     url = "/" + route
     for key, value in ids.items():
-        for converter in ("int:", "str:", ""):
+        for converter in ("int:", "str:", "uuid:", ""):
             url = url.replace(f"<{converter}{key}>", str(value))
     return url
 
