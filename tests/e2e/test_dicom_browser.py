@@ -1,0 +1,79 @@
+"""DICOM through the upload page in Chromium, classified by a real worker running the real
+engine: a zipped series becomes one exam whose every slice ends done, with its acquisition on
+the scan page; a CT slice ends refused with "CT, not MRI" and no class."""
+
+import time
+
+import numpy as np
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from config.celery_app import app
+from scans.models import Exam, Scan
+from tests.conftest import dataset_image, require_broker, require_weights
+from tests.dicom_files import brain_pixels, dicom_bytes, mr_dataset, zipped
+from tests.e2e.test_browser import RESULT_TIMEOUT_MS, browser_page  # noqa: F401  (the fixture)
+from tests.e2e.test_pages import _log_in
+from tests.factories import PatientFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _slice(index: int, **attributes) -> bytes:
+    pixels = brain_pixels(dataset_image("glioma", index), dtype=np.uint16)
+    return dicom_bytes(
+        mr_dataset(pixels, InstanceNumber=index + 1, ImagePositionPatient=[0, 0, 5 * index], **attributes)
+    )
+
+
+def _upload(page, url: str, patient, path, tick_identifiers: bool = True) -> None:
+    page.goto(f"{url}/upload/?patient={patient.pk}")
+    page.get_by_label("Images").set_input_files(str(path))
+    if tick_identifiers:
+        page.get_by_label("The file's identifiers differ from this patient's, upload anyway").check()
+    page.get_by_role("button", name="Upload and classify").click()
+
+
+def test_a_zipped_series_becomes_one_exam_with_every_slice_done(live_server, browser_page, team, owner, tmp_path):  # noqa: F811
+    require_weights()
+    require_broker()
+    series = tmp_path / "series.zip"
+    series.write_bytes(zipped({f"S1/IM{i}": _slice(i) for i in range(3)}))
+    patient = PatientFactory(team=team, created_by=owner)
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["ml", "default"], shutdown_timeout=30):
+        _upload(page, live_server.url, patient, series)
+        page.wait_for_url(f"**/patients/{patient.pk}/", timeout=60_000)
+        deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
+        while Scan.objects.exclude(status__in=("done", "failed")).exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    exam = Exam.objects.get()
+    scans = list(exam.scans.order_by("pk"))
+    assert [(s.status, s.dicom["instance_number"]) for s in scans] == [("done", 1), ("done", 2), ("done", 3)]
+    page.goto(f"{live_server.url}/scans/{scans[0].pk}/")
+    acquisition = page.locator(".scan-dicom").inner_text()
+    assert "axial" in acquisition and "AX T1 POST (series 3, image 1)" in acquisition
+    assert not page.problems, page.problems
+
+
+def test_a_ct_slice_is_refused_with_its_modality_and_no_class(live_server, browser_page, team, owner, tmp_path):  # noqa: F811
+    require_weights()
+    require_broker()
+    ct = tmp_path / "IM0001"
+    ct.write_bytes(_slice(0, Modality="CT"))
+    patient = PatientFactory(team=team, created_by=owner)
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["ml", "default"], shutdown_timeout=30):
+        _upload(page, live_server.url, patient, ct)
+        page.wait_for_url("**/scans/*/", timeout=60_000)
+        page.wait_for_selector("#scan-result[data-status='done']", timeout=RESULT_TIMEOUT_MS)
+
+    assert page.locator("#scan-result").get_attribute("data-final-result") == "refused"
+    header = page.locator(".result-header").inner_text()
+    assert "CT, not MRI" in header
+    for absent in ("Glioma", "Meningioma", "No tumour", "Pituitary tumour"):
+        assert absent not in header, absent
+    assert not page.problems, page.problems
