@@ -33,3 +33,19 @@ $(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
+
+# The one-shot Xception run on a lent GPU machine (gpu/README.md): the payload it carries, and
+# its rehearsal here under CPU JAX (0.10.2, the last for Python 3.11) with requirements.txt's keras.
+.PHONY: gpu-payload gpu-rehearsal
+JAX_VENV := var/jax-venv
+
+gpu-payload: $(VENV)/.runtime-installed
+	$(BIN)/python -m gpu.payload
+
+gpu-rehearsal: $(VENV)/.dev-installed $(JAX_VENV)/.installed
+	$(BIN)/python -m gpu.rehearse
+
+$(JAX_VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/pip install "jax[cpu]==0.10.2" $$(grep -E '^(keras|numpy|pillow|scipy|h5py|scikit-image)==' requirements.txt)
+	touch $@

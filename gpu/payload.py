@@ -192,11 +192,11 @@ def original_groups(training_dir: Path, names: set[str]) -> dict[str, int]:
 
 
 def split_with_groups(training_dir: Path, groups: dict[str, int]) -> dict:
-    """The split train() makes of the images in training_dir given these groups (default recipe)."""
+    """The split train() makes of those images in training_dir that have a group (default recipe)."""
     from scans.ml.training import Recipe
 
     recipe = Recipe()
-    samples = list_samples(training_dir)
+    samples = [s for s in list_samples(training_dir) if relative_name(training_dir, s.path) in groups]
     ids = np.array([groups[relative_name(training_dir, s.path)] for s in samples])
     train, validation = stratified_group_split(samples, ids, recipe.validation_fraction, recipe.seed)
     return {
