@@ -146,7 +146,7 @@ def _create(patient, uploaded_by, stored, models, acquisition_date, differ) -> U
     for key, items in groups.items():
         exam = _exam(patient, uploaded_by, key, [i.slice for i in items], differ)
         upload.exams.append(exam)
-        for item in sorted(items, key=lambda i: _series_order(i.slice)):
+        for item in sorted(items, key=lambda i: series_order(i.slice.attributes)):
             upload.scans.append(
                 Scan.objects.create(
                     patient=patient,
@@ -185,11 +185,10 @@ def _exam(patient, uploaded_by, key: str, slices: list[Slice], differ: bool) -> 
     return exam
 
 
-def _series_order(item: Slice) -> tuple:
+def series_order(attributes: dict) -> tuple:
     """Along the slice normal when the files say where each slice lies, else by number."""
-    a = item.attributes
-    position = a.get("slice_position_mm")
-    return (position is None, position or 0.0, a.get("instance_number") or 0, a.get("frame", 0))
+    position = attributes.get("slice_position_mm")
+    return (position is None, position or 0.0, attributes.get("instance_number") or 0, attributes.get("frame", 0))
 
 
 def _enqueue(ids: list[int]) -> None:

@@ -1,0 +1,48 @@
+"""Reads for the series view: an exam's slices in order, and what they add up to.
+
+The slices of a series are ordered as they lie in the head (scans.dicom.submit.series_order);
+the summary counts the slices per final result and puts the most suspicious first: a final
+tumour class before anything else, then the highest tumour probability any model gave.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from scans.dicom.submit import series_order
+from scans.final_result import TUMOUR_CLASSES, final_result_of, with_final_result
+from scans.models import Exam, Scan
+
+
+@dataclass(frozen=True)
+class ExamSummary:
+    exam: Exam
+    slices: list[Scan]  # in series order, annotated with their final results
+    by_result: dict[str, int]  # final result key → slices; slices without a result yet are not counted
+    most_suspicious: list[Scan]  # the slices with a result, the most suspicious first
+
+    @property
+    def pending(self) -> int:
+        return len(self.slices) - sum(self.by_result.values())
+
+
+def exam_slices(*, exam: Exam) -> list[Scan]:
+    scans = with_final_result(exam.scans.prefetch_related("predictions"))
+    return sorted(scans, key=lambda scan: series_order(scan.dicom))
+
+
+def exam_summary(*, exam: Exam) -> ExamSummary:
+    slices = exam_slices(exam=exam)
+    finished = [scan for scan in slices if final_result_of(scan) is not None]
+    return ExamSummary(
+        exam=exam,
+        slices=slices,
+        by_result=dict(Counter(scan.final_key for scan in finished).most_common()),
+        most_suspicious=sorted(finished, key=_suspicion, reverse=True),
+    )
+
+
+def _suspicion(scan: Scan) -> tuple[bool, float]:
+    tumour_probability = max(
+        (1.0 - p.probabilities.get("notumor", 1.0) for p in scan.predictions.all() if p.probabilities), default=0.0
+    )
+    return scan.final_key in TUMOUR_CLASSES, tumour_probability
