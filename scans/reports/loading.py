@@ -9,7 +9,7 @@ from scans.final_result import with_final_result
 from scans.models import Patient, Prediction, Review, Scan
 
 # Bump when the report's layout changes: every cached report is then drawn again.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
 
 
 def scan_for_report(scan_id: int) -> Scan:
