@@ -87,13 +87,22 @@ class Engine:
         extractor = keras.Model(self.model.input, outputs)
         size = spec.input_size
         temperature = tf.constant(spec.temperature, tf.float32)
+        views = [
+            (tf.constant(lower, tf.float32), tf.constant(centres, tf.float32), scale)
+            for lower, centres, scale in self.ood.whitened()
+        ]
 
         @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
-        def probabilities_and_features(batch):
+        def probabilities_and_scores(batch):
             logits, *features = extractor(batch, training=False)
-            return tf.nn.softmax(logits / temperature), features
+            per_view = []
+            for feature, (lower, centres, scale) in zip(features, views):
+                whitened = tf.matmul(feature, lower)
+                squared = tf.reduce_sum(tf.square(whitened[:, None, :] - centres[None]), axis=-1)
+                per_view.append(tf.sqrt(tf.maximum(tf.reduce_min(squared, axis=1), 0.0)) / scale)
+            return tf.nn.softmax(logits / temperature), tf.reduce_max(tf.stack(per_view), axis=0)
 
-        self._forward = probabilities_and_features
+        self._forward = probabilities_and_scores
         self._heatmaps: HeatMapper | None = None
         self._forward(tf.zeros([1, size, size, 3]))  # trace now, not on the first scan
 
@@ -116,9 +125,9 @@ class Engine:
         return self._forward(tf.constant(batch, tf.float32))[0].numpy()
 
     def probabilities_and_scores(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated probabilities and OOD scores for a batch of model inputs."""
-        probs, features = self._forward(tf.constant(batch, tf.float32))
-        return probs.numpy(), self.ood.score([f.numpy() for f in features])
+        """Calibrated probabilities and OOD scores (scans.ml.ood) for a batch of model inputs."""
+        probs, scores = self._forward(tf.constant(batch, tf.float32))
+        return probs.numpy(), scores.numpy().astype(np.float64)
 
     def predict_prepared(self, prepared: Prepared) -> Result:
         probs, scores = self.probabilities_and_scores(prepared.batch)

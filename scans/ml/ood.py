@@ -151,6 +151,16 @@ class OodStats:
         mean divided by that view's training median; the largest over views. 1 is typical."""
         return np.max(np.array(self.distances(features)) / self.scales[:, None], axis=0)
 
+    def whitened(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Per view (L, class means times L, scale), with precision = L Lᵀ: the squared distance
+        is then ‖x L − μ L‖², one matrix product per view, which serving runs inside the
+        model's own compiled function instead of through NumPy."""
+        views = []
+        for means, precision, scale in zip(self.means, self.precisions, self.scales):
+            lower = np.linalg.cholesky(precision.astype(np.float64))
+            views.append((lower, means @ lower, float(scale)))
+        return views
+
     def distances(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per view, each image's Mahalanobis distance to its nearest class mean."""
         per_view = []
