@@ -34,8 +34,12 @@ def is_dicom(data: bytes) -> bool:
 def read_dataset(data: bytes, *, stop_before_pixels: bool = False):
     """The parsed dataset of DICOM Part 10 bytes, or ImageError."""
     import pydicom
+    from pydicom import config
     from pydicom.errors import InvalidDicomError
 
+    # pydicom's warnings about malformed values quote them ("Invalid value for VR DA:
+    # '1923-04-17'"): a patient's identifiers must never reach a log, so nothing is validated.
+    config.settings.reading_validation_mode = config.IGNORE
     if not is_dicom(data):
         raise ImageError("Not a DICOM file: it has no DICM preamble.")
     try:

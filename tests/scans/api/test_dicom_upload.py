@@ -220,6 +220,21 @@ def test_no_identifier_reaches_the_database_or_the_disk(owner_api, owner, team, 
         assert value.encode() not in stored, f"{value} is in a stored file"
 
 
+def test_malformed_identifiers_are_not_quoted_in_any_log_or_warning(owner_api, patient, caplog, recwarn):
+    """pydicom's warning about an invalid value quotes it ("Invalid value for VR UI: '…'")."""
+    bad_uid = "1.2.840.SECRETUID.77"
+    with pytest.warns(UserWarning):
+        data = dicom_bytes(mr_dataset(ramp(), SeriesInstanceUID=bad_uid, PatientBirthDate="1923-04-17"))
+    recwarn.clear()
+    caplog.clear()  # writing the file warned, quoting the values: only the upload is judged
+    with caplog.at_level("DEBUG"):
+        response = upload(owner_api, patient, data)
+    assert response.status_code == 202
+    said = caplog.text + " ".join(str(w.message) for w in recwarn)
+    for value in (bad_uid, "1923-04-17", FORBIDDEN["PatientID"]):
+        assert value not in said
+
+
 def _database_dump() -> str:
     from io import StringIO
 
