@@ -146,7 +146,7 @@ def ood_markdown(ood: dict) -> list[str]:
     if development:
         lines += [
             "",
-            f"Development set of non-MRI images (`{development['folder']}`; nothing was fitted to it): "
+            f"Development set of non-MRI images (`{development['folder']}`; no limit was fitted to it): "
             f"**{development['refusal_rate']:.1%}** of {development['count']} refused; AUROC of the score "
             f"against the validation slices {development['auroc']:.4f}.",
             "",
@@ -158,8 +158,8 @@ def ood_markdown(ood: dict) -> list[str]:
         missed = development.get("not_refused", [])
         if missed:
             lines += ["", "Not refused: " + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed)]
-    for note in ood.get("notes", []):
-        lines.append(f"- {note}")
+    if ood.get("notes"):
+        lines += ["", "How these figures should be read:", ""] + [f"- {note}" for note in ood["notes"]]
     return lines
 
 
