@@ -1,5 +1,5 @@
 """What an admin page of patient data adds to the audit trail: one event per change page
-opened, one per save, and a link to the patient's access log."""
+opened, one per save or deletion, and a link to the patient's access log."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -24,6 +24,16 @@ class AuditedAdmin:
         super().save_model(request, obj, form, change)
         action = AuditEvent.Action.CHANGE if change else AuditEvent.Action.CREATE
         audit_record(request=request, action=action, obj=obj)
+
+    def delete_model(self, request, obj) -> None:
+        # Recorded first: afterwards the row and its id are gone.
+        audit_record(request=request, action=AuditEvent.Action.DELETE, obj=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            audit_record(request=request, action=AuditEvent.Action.DELETE, obj=obj)
+        super().delete_queryset(request, queryset)
 
     @admin.display(description="access log")
     def access_log(self, obj) -> str:

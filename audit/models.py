@@ -25,6 +25,7 @@ class AuditEvent(models.Model):
         REVIEW = "review", "Reviewed"
         RERUN = "rerun", "Re-ran the classification"
         REGENERATE = "regenerate", "Regenerated the explanation"
+        DELETE = "delete", "Deleted"
         EXPORT = "export", "Exported (PDF report or CSV)"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -141,3 +141,16 @@ def test_even_a_superuser_cannot_change_or_delete_an_event_in_the_admin(predicti
     assert client.get("/admin/audit/auditevent/add/").status_code == 403
     event.refresh_from_db()
     assert (AuditEvent.objects.count(), event.action) == (1, "view")
+
+
+def test_deleting_a_patient_in_the_admin_is_recorded_before_it_goes(team, owner, prediction):
+    superuser = UserFactory(username="team-root", is_staff=True, is_superuser=True, teams=[team])
+    client = Client()
+    client.force_login(superuser)
+    patient = prediction.scan.patient
+
+    response = client.post(f"/admin/scans/patient/{patient.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="delete")
+    assert (event.actor, event.object_type, event.patient_id) == (superuser, "patient", patient.pk)
