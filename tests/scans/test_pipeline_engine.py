@@ -8,18 +8,42 @@ from scans.images import image_clean
 from scans.ml.classes import CLASS_NAMES
 from scans.models import Prediction, Scan
 from scans.storage import SCAN_FOLDER, image_store
-from tests.conftest import dataset_image, require_weights
+from tests.conftest import DATASET_DIR, dataset_image, require, require_weights
 from tests.factories import ScanFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
+NOT_BRAIN_MRI = DATASET_DIR.parent / "not-brain-mri"
+
+
+def stored_scan(data: bytes) -> Scan:
+    clean = image_clean(data=data, max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
+    return ScanFactory(image=image_store(png=clean.png, folder=SCAN_FOLDER), width=clean.width, height=clean.height)
+
+
 @pytest.fixture
 def real_scan():
     require_weights()
-    data = dataset_image("meningioma").read_bytes()
-    clean = image_clean(data=data, max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
-    return ScanFactory(image=image_store(png=clean.png, folder=SCAN_FOLDER), width=clean.width, height=clean.height)
+    return stored_scan(dataset_image("meningioma").read_bytes())
+
+
+@pytest.fixture
+def chest_xray_scan():
+    require_weights()
+    require(NOT_BRAIN_MRI.is_dir(), f"the non-MRI development set is missing at {NOT_BRAIN_MRI}")
+    return stored_scan(sorted((NOT_BRAIN_MRI / "chest_xray").iterdir())[0].read_bytes())
+
+
+def test_a_chest_x_ray_ends_done_refused_with_its_reason(chest_xray_scan):
+    pipeline.classify_scan(chest_xray_scan.pk)
+    pipeline.explain_scan(chest_xray_scan.pk)
+    chest_xray_scan.refresh_from_db()
+    assert (chest_xray_scan.status, chest_xray_scan.error) == (Scan.Status.DONE, "")
+    prediction = chest_xray_scan.predictions.get()
+    assert prediction.outcome == "refused" and prediction.ood_score > 1
+    assert prediction.outcome_reason.startswith("Not recognised as a brain MRI slice")
+    assert chest_xray_scan.explanation.content["summary"].startswith(prediction.outcome_reason)
 
 
 def test_the_real_engine_produces_a_complete_prediction(real_scan):
@@ -37,6 +61,8 @@ def test_the_real_engine_produces_a_complete_prediction(real_scan):
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert {"decode", "inference", "gradcam", "saliency", "storage", "total_ms"} <= set(prediction.timings)
     assert prediction.gradcam_stats["quadrant"]
+    assert prediction.outcome == "classified" and prediction.outcome_reason == ""
+    assert prediction.ood_score > 0
 
 
 def test_is_idempotent_with_the_real_engine(real_scan):
