@@ -39,7 +39,7 @@ class StubMap:
 class StubMaps:
     gradcam: StubMap = field(default_factory=StubMap)
     saliency: StubMap = field(default_factory=StubMap)
-    timings: dict = field(default_factory=lambda: {"gradcam": 2.0, "saliency": 3.0, "overlay": 1.0, "png": 1.0})
+    timings: dict = field(default_factory=lambda: {"gradcam": 2.0, "saliency": 3.0, "stats": 1.0, "overlay": 1.0})
 
 
 REFUSED = StubResult(
