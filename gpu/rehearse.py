@@ -46,7 +46,7 @@ def run_script(python: Path, backend: str, payload: Path, out: Path, script_args
     return time.monotonic() - started
 
 
-def rehearse(
+def run_rehearsal(
     root: Path = DEFAULT_ROOT,
     source: Path = DEFAULT_SOURCE,
     python: Path = JAX_PYTHON,
@@ -55,38 +55,46 @@ def rehearse(
     script_args: tuple[str, ...] = REHEARSAL_ARGS,
     log=print,
 ) -> dict:
-    """Build, run, assemble; returns the measured figures (and leaves everything under `root`)."""
-    from gpu.assemble import assemble
-
+    """The GPU side: a small payload and the script's run on it, under `root` (emptied first)."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     started = time.monotonic()
     payload = build(source, root / "payload", root / "staging", per_class=per_class, wheels=False, log=log)
     build_seconds = time.monotonic() - started
-    names = sorted(
-        relative_name(root / "staging" / DATASET_FOLDER / "Training", p)
-        for p in (root / "staging" / DATASET_FOLDER / "Training").rglob("*")
-        if p.is_file()
-    )
-    originals = originals_view(source, names, root / "originals")
-    script_seconds = run_script(python, backend, root / "payload", root / "out", list(script_args))
-    manifest = parts.read_manifest(root / "out")
-    started = time.monotonic()
-    card = assemble(root / "out", originals, root / "weights", root / "finish", log=log)
-    figures = {
-        "images": payload["dataset"]["images"],
+    staged = root / "staging" / DATASET_FOLDER / "Training"
+    names = sorted(relative_name(staged, p) for p in staged.rglob("*") if p.is_file())
+    return {
+        "payload": payload,
         "build_seconds": round(build_seconds, 1),
-        "script_seconds": round(script_seconds, 1),
+        "originals": originals_view(source, names, root / "originals"),
+        "script_seconds": round(run_script(python, backend, root / "payload", root / "out", list(script_args)), 1),
+        "out": root / "out",
+        "weights_dir": root / "weights",
+    }
+
+
+def rehearse(root: Path = DEFAULT_ROOT, log=print, **options) -> dict:
+    """Both sides: run_rehearsal, then gpu.assemble here; returns the run and the measured figures."""
+    from gpu.assemble import assemble
+
+    run = run_rehearsal(root, log=log, **options)
+    manifest = parts.read_manifest(run["out"])
+    started = time.monotonic()
+    card = assemble(run["out"], run["originals"], run["weights_dir"], root / "finish", log=log)
+    run["figures"] = {
+        "images": run["payload"]["dataset"]["images"],
+        "build_seconds": run["build_seconds"],
+        "script_seconds": run["script_seconds"],
         "fit_seconds": manifest.get("fit_seconds"),
         "median_step_seconds": manifest.get("median_step_seconds"),
         "epochs": manifest["state"]["epoch"],
         "stopped_by_time_box": bool(manifest.get("stopped_by_time_box")),
-        "returned": {p.name: p.stat().st_size for p in sorted((root / "out").iterdir())},
+        "returned": {p.name: p.stat().st_size for p in sorted(run["out"].iterdir())},
         "assemble_seconds": round(time.monotonic() - started, 1),
         "validation_accuracy": card["validation"]["accuracy"],
     }
-    return {"figures": figures, "originals": originals, "weights_dir": root / "weights"}
+    return run
 
 
 def check_serving(originals: Path, weights_dir: Path, log=print) -> None:
