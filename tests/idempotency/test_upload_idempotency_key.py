@@ -71,3 +71,41 @@ def test_a_malformed_key_is_refused(owner_api, patient):
     response = upload(owner_api, patient, key="has spaces in it")
     assert response.status_code == 400
     assert not Scan.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_racing_with_one_key_make_one_scan(team, owner):
+    import threading
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+
+    from idempotency.services import submit_once
+    from scans.services import scan_submit
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite lets one writer in at a time: two uploads cannot race there")
+    patient = PatientFactory(team=team, created_by=owner)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def request() -> None:
+        try:
+
+            def submit():
+                scan = scan_submit(patient=patient, uploaded_by=owner, file=SimpleUploadedFile("a.png", png_bytes()))
+                barrier.wait(timeout=5)  # both have a scan of their own before either keeps the key
+                return scan
+
+            results.append(submit_once(user=owner, key="same", patient=patient, submit=submit)[0].pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2 and results[0] == results[1]
+    assert Scan.objects.count() == 1
+    assert len(stored_files()) == 1
