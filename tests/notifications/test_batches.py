@@ -58,7 +58,9 @@ def test_a_batch_notifies_once_when_its_last_scan_ends(patient, uploader, django
     assert len(mail.outbox) == 1
 
 
-def test_the_email_has_counts_and_a_link_and_no_patient_identifier(patient, uploader, django_capture_on_commit_callbacks):
+def test_the_email_has_counts_and_a_link_and_no_patient_identifier(
+    patient, uploader, django_capture_on_commit_callbacks
+):
     scans = queued_scans(patient, 2)
     batch_record(uploaded_by=uploader, scans=scans)
 
