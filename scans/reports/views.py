@@ -10,9 +10,21 @@ from scans.reports.audit import audit_export, audit_export_many
 from scans.reports.responses import pdf_response
 
 
+# The waiting page reloads itself this many times (about a minute) before it says the worker
+# did not answer, instead of reloading forever.
+MAX_RELOADS = 30
+
+
 def _pending(request: HttpRequest, what: str) -> HttpResponse:
-    context = {"what": what, "retry_after": services.RETRY_AFTER_SECONDS}
-    response = render(request, "reports/pending.html", context, status=202)
+    reloads = int(request.GET["reloads"]) if request.GET.get("reloads", "").isdigit() else 0
+    given_up = reloads >= MAX_RELOADS
+    context = {
+        "what": what,
+        "retry_after": services.RETRY_AFTER_SECONDS,
+        "given_up": given_up,
+        "next_query": f"?reloads={reloads + 1}",
+    }
+    response = render(request, "reports/pending.html", context, status=503 if given_up else 202)
     response["Retry-After"] = str(services.RETRY_AFTER_SECONDS)
     return response
 

@@ -81,6 +81,19 @@ def test_the_waiting_page_refreshes_itself_and_says_what_it_waits_for(patient, o
 
     assert response.status_code == 202
     page = response.content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert '<meta http-equiv="refresh" content="2; url=?reloads=1">' in page
     assert "Preparing the PDF report" in page
     assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_the_waiting_page_gives_up_after_a_minute_instead_of_reloading_forever(patient, owner, monkeypatch):
+    from scans.reports.tasks import render_report
+
+    monkeypatch.setattr(render_report, "delay", lambda *args: None)
+
+    response = session_client(owner).get(f"/patients/{patient.pk}/report.pdf?reloads=30")
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "http-equiv" not in page
+    assert "is not ready" in page
