@@ -9,7 +9,6 @@ from scans.reports import exports, services
 from scans.reports.audit import audit_export, audit_export_many
 from scans.reports.responses import pdf_response
 
-
 # The waiting page reloads itself this many times (about a minute) before it says the worker
 # did not answer, instead of reloading forever.
 MAX_RELOADS = 30

@@ -41,7 +41,9 @@ def finished_upload(team, owner):
     return patient, scans
 
 
-def test_a_clinician_follows_the_bell_and_takes_the_results_out(live_server, browser_page, owner, finished_upload, monkeypatch):  # noqa: F811
+def test_a_clinician_follows_the_bell_and_takes_the_results_out(
+    live_server, browser_page, owner, finished_upload, monkeypatch
+):  # noqa: F811
     patient, scans = finished_upload
     monkeypatch.setattr(render_report, "delay", lambda *args: render_report(*args))
     page = browser_page
