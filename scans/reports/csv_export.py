@@ -22,8 +22,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Rows fetched per query while streaming: thousands of scans never sit in memory at once.
 CHUNK_SIZE = 500
 
-IDENTIFIED_COLUMNS = ("scan_id", "patient_id", "mrn", "patient_name")
-DEIDENTIFIED_COLUMNS = ("scan_id", "patient_pseudonym")
+IDENTIFIED_COLUMNS = ("scan_id", "exam_id", "patient_id", "mrn", "patient_name")
+DEIDENTIFIED_COLUMNS = ("scan_id", "exam_id", "patient_pseudonym")
 COMMON_COLUMNS = (
     "uploaded_at",
     "acquisition_date",
@@ -73,9 +73,15 @@ def scan_rows(scans: QuerySet[Scan], *, deidentified: bool) -> Iterator[list]:
     pseudonyms = Pseudonyms()
     for scan in scans.iterator(chunk_size=CHUNK_SIZE):
         if deidentified:
-            who = [scan.pk, pseudonyms.of(scan.patient_id)]
+            who = [scan.pk, scan.exam_id or "", pseudonyms.of(scan.patient_id)]
         else:
-            who = [scan.pk, scan.patient_id, scan.patient.medical_record_number, scan.patient.display_name]
+            who = [
+                scan.pk,
+                scan.exam_id or "",
+                scan.patient_id,
+                scan.patient.medical_record_number,
+                scan.patient.display_name,
+            ]
         result = final_result_of(scan)
         final = [
             result.key if result else "",
