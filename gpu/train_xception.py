@@ -25,6 +25,7 @@ import sys  # noqa: E402
 import tarfile  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -46,10 +47,12 @@ EXIT_SECONDS = 10
 # (validation, saves, export) is measured and replaces it when longer.
 MIN_EPOCH_END_SECONDS = 20
 # For --epochs auto, guesses to be replaced by what the first run logs: unpacking, decoding and
-# grouping the images before fit starts, compiling the first step, and one epoch's end.
+# grouping the images before fit starts; compiling the first step plus the first epoch's end,
+# where eager JAX compiles each op once (80 s of the rehearsal's 2-core CPU run); and each
+# later epoch's end (BatchNorm re-estimation, validation, saves, export).
 SETUP_SECONDS = 75
-COMPILE_SECONDS = 60
-EPOCH_END_SECONDS = 10
+COMPILE_SECONDS = 100
+EPOCH_END_SECONDS = 15
 # What the GPU itself is assumed to sustain at batch 32 (Xception, 299 px, bfloat16) when the
 # input pipeline is faster still; a guess until a run measures it.
 GPU_IMAGES_PER_SECOND = 1000
@@ -81,7 +84,10 @@ class Run:
     """What the run knows about itself, for its log lines and the manifest."""
 
     def __init__(self, args: argparse.Namespace):
-        self.started = time.monotonic()
+        # gpu/run.sh notes when the device command began (before pip and the imports), so the
+        # run's deadline counts from where the device's limit counts.
+        began = float(os.environ.get("GPU_RUN_STARTED_AT", time.time()))
+        self.started = time.monotonic() - max(0.0, time.time() - began)
         self.args = args
         self.facts: dict = {"model": MODEL, "backend": keras.backend.backend(), "keras": keras.__version__}
 
@@ -305,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout, sys.stderr = Tee(sys.__stdout__, log_file), Tee(sys.__stderr__, log_file)
         try:
             run_once(args)
+        except BaseException:
+            traceback.print_exc()  # into train.log too: the log is what comes back
+            raise
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
