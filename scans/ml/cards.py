@@ -134,6 +134,16 @@ def ood_markdown(ood: dict) -> list[str]:
         f"- coverage (classified, not uncertain or refused): **{validation['coverage']:.2%}**; accuracy on what is "
         f"called **{validation['accuracy_called']:.2%}** (all slices: {validation['accuracy_all']:.2%}); "
         f"uncertain: {validation['uncertain']}",
+    ]
+    honest = validation.get("cross_fitted")
+    if honest:
+        lines.append(
+            f"- chosen on one random half and measured on the other ({honest['splits']} splits, the honest "
+            f"estimate): refused {honest['false_refusal_rate']:.2%} (worst split {honest['false_refusal_rate_worst']:.2%}), "
+            f"coverage {honest['coverage']:.2%}, accuracy on what is called {honest['accuracy_called']:.2%} "
+            f"(worst split {honest['accuracy_called_worst']:.2%})"
+        )
+    lines += [
         "",
         "Risk–coverage (calling only the most confident non-refused validation slices):",
         "",

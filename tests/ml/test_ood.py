@@ -209,3 +209,17 @@ def test_class_gaussians_give_a_nearby_point_a_small_distance():
     stats = fitted_stats(views=[("x", "mean")], means=[means], precisions=[precision])
     near, far = stats.score([np.array([[5.0, 5.0, 5.0], [40.0, -40.0, 0.0]])])
     assert near < 3 and far > 10
+
+
+def test_cross_fitted_figures_choose_on_one_half_and_measure_on_the_other():
+    rng = np.random.default_rng(1)
+    scores = rng.gamma(4, 0.25, 800)
+    confidence = rng.uniform(0.4, 1.0, 800)
+    correct = rng.uniform(0, 1, 800) < confidence + 0.05
+    honest = ood.cross_fitted(
+        scores, np.zeros(800, dtype=bool), confidence, correct, max_false_refusal=0.01, target_accuracy=0.95
+    )
+    assert honest["splits"] == ood.HALF_SPLITS
+    # Chosen on other images, the held-out half sees about the budget, sometimes more.
+    assert 0.0 < honest["false_refusal_rate"] < 0.03 and honest["false_refusal_rate_worst"] >= 0.01
+    assert 0.0 < honest["coverage"] < 1.0 and honest["accuracy_called_worst"] <= honest["accuracy_called"]
