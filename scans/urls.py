@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from scans import views
+from scans.dicom import views as dicom_views
 
 app_name = "scans"
 
@@ -22,6 +23,7 @@ urlpatterns = [
         views.explanation_regenerate,
         name="explanation-regenerate",
     ),
+    path("exams/<int:exam_id>/", dicom_views.exam_detail, name="exam-detail"),
     path("review/", views.review_queue, name="review-queue"),
     path("models/<str:name>/", views.model_card, name="model-card"),
     path("", include("scans.reports.urls")),

@@ -8,9 +8,14 @@ tumour class before anything else, then the highest tumour probability any model
 from collections import Counter
 from dataclasses import dataclass
 
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
 from scans.dicom.submit import series_order
 from scans.final_result import TUMOUR_CLASSES, final_result_of, with_final_result
-from scans.models import Exam, Scan
+from scans.models import Exam, Prediction, Scan
+from scans.selectors import patients_visible_to
 
 
 @dataclass(frozen=True)
@@ -21,13 +26,27 @@ class ExamSummary:
     most_suspicious: list[Scan]  # the slices with a result, the most suspicious first
 
     @property
+    def done(self) -> int:
+        return sum(self.by_result.values())
+
+    @property
     def pending(self) -> int:
-        return len(self.slices) - sum(self.by_result.values())
+        return len(self.slices) - self.done
+
+
+def exam_get(*, user: User, exam_id: int) -> Exam:
+    """The exam, or 404 when the user may not see its patient (the one visibility selector)."""
+    return get_object_or_404(Exam.objects.select_related("patient"), pk=exam_id, patient__in=patients_visible_to(user))
 
 
 def exam_slices(*, exam: Exam) -> list[Scan]:
-    scans = with_final_result(exam.scans.prefetch_related("predictions"))
-    return sorted(scans, key=lambda scan: series_order(scan.dicom))
+    scans = with_final_result(
+        exam.scans.prefetch_related(Prefetch("predictions", Prediction.objects.order_by("model_name")))
+    )
+    ordered = sorted(scans, key=lambda scan: series_order(scan.dicom))
+    for number, scan in enumerate(ordered, start=1):
+        scan.series_index = number  # "slice 3 of 24", as the browser counts
+    return ordered
 
 
 def exam_summary(*, exam: Exam) -> ExamSummary:

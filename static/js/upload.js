@@ -90,7 +90,7 @@
             // A DICOM series, multi-frame file or zip: one exam, several slices.
             row.state.textContent = "uploaded: " + body.scans.length + " slices queued";
             if (body.skipped && body.skipped.length) { row.state.textContent += " (" + body.skipped.length + " file(s) skipped)"; }
-            resolve({ ok: true, id: body.scans[0].id, series: true });
+            resolve({ ok: true, id: body.scans[0].id, exam: body.exam });
           } else {
             row.state.textContent = "uploaded: scan " + body.id + " queued";
             resolve({ ok: true, id: body.id });
@@ -164,7 +164,9 @@
     var done = results.filter(function (r) { return r.ok; });
     var failed = results.length - done.length;
     button.disabled = false;
-    if (!failed && done.length === 1 && !done[0].series) {
+    if (!failed && done.length === 1 && done[0].exam) {
+      window.location.assign(form.dataset.examPage.replace("/0/", "/" + done[0].exam + "/"));
+    } else if (!failed && done.length === 1) {
       window.location.assign(form.dataset.scanPages + done[0].id + "/");
     } else if (!failed) {
       var patient = form.querySelector("select[name=patient]").value;

@@ -21,6 +21,7 @@ from knox.models import AuthToken
 
 from accounts.models import User
 from audit.models import AuditEvent
+from scans.models import Exam, Scan
 from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,7 @@ GRID: dict[str, Expect] = {
     "scans/<int:scan_id>/explanation/regenerate/": Expect(
         get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN, GONE, 403, 302, 403, GONE)
     ),
+    "exams/<int:exam_id>/": TEAM_PAGE,  # a DICOM series (scans.dicom)
     "review/": Expect(get=(LOGIN, 403, 403, 200, 403, 403)),
     "models/<str:name>/": LIST_PAGE,
     # Reports and exports (scans.reports): a PDF not yet rendered is a 202 "being prepared"
@@ -228,6 +230,8 @@ def world(team, other_team, owner, fake_weights):
     patient = PatientFactory(team=team, created_by=owner)
     prediction = PredictionFactory(scan__patient=patient)
     review = ReviewFactory(scan=prediction.scan)
+    exam = Exam.objects.create(patient=patient, uploaded_by=owner, series_key="grid")
+    Scan.objects.filter(pk=prediction.scan_id).update(exam=exam)
     reviewer = UserFactory(username="grid-reviewer", role=User.Role.REVIEWER, is_staff=True, teams=[team])
     reviewer.user_permissions.add(*_scans_permissions("view", "change"))
     view_only = UserFactory(username="grid-viewer", is_staff=True, teams=[team])
@@ -251,6 +255,7 @@ def world(team, other_team, owner, fake_weights):
     ids = {
         "patient_id": patient.pk,
         "scan_id": prediction.scan_id,
+        "exam_id": exam.pk,
         "model": "custom_cnn",
         "name": "custom_cnn",
         "uidb64": "MQ",

@@ -54,9 +54,7 @@ def test_a_series_of_another_patient_is_refused_with_the_reason(logged_in, patie
     assert not Scan.objects.exists()
 
 
-def test_the_scan_page_shows_the_acquisition_and_warns_about_a_sagittal_slice_with_burned_in_text(
-    logged_in, patient
-):
+def test_the_scan_page_shows_the_acquisition_and_warns_about_a_sagittal_slice_with_burned_in_text(logged_in, patient):
     ds = mr_dataset(ramp(), ImageOrientationPatient=SAGITTAL, BurnedInAnnotation="YES")
     file = SimpleUploadedFile("IM0001", dicom_bytes(ds), content_type="application/dicom")
     post(logged_in, patient, file, identifiers_differ_ok="on")
@@ -73,3 +71,38 @@ def test_a_png_scan_page_has_no_acquisition_section(logged_in, patient):
 
     scan = ScanFactory(patient=patient)
     assert "Acquisition (from the DICOM header)" not in logged_in.get(f"/scans/{scan.pk}/").content.decode()
+
+
+def test_the_exam_page_shows_the_series_in_order_with_its_summary(logged_in, patient):
+    post(logged_in, patient, series_zip(3), identifiers_differ_ok="on")
+    exam = Exam.objects.get()
+    response = logged_in.get(f"/exams/{exam.pk}/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "3 slices" in body and "AX T1 POST" in body
+    assert "0 of 3 slices with a result; the others are being classified" in body
+    assert 'data-pending="3"' in body
+    assert "Uploaded although the files' Patient ID differs" in body
+    slices = sorted(exam.scans.all(), key=lambda s: s.dicom["slice_position_mm"])
+    positions = [body.index(f"/api/v1/scans/{scan.pk}/image/") for scan in slices]
+    assert positions == sorted(positions)
+    assert 'src="/static/js/exam.js"' in body
+
+
+def test_the_exam_page_of_another_team_is_a_404(client, other_team, patient, logged_in):
+    from tests.factories import UserFactory
+
+    post(logged_in, patient, series_zip(2), identifiers_differ_ok="on")
+    client.force_login(UserFactory(teams=[other_team]))
+    assert client.get(f"/exams/{Exam.objects.get().pk}/").status_code == 404
+
+
+def test_reading_an_exam_is_in_the_audit_trail(logged_in, patient, owner):
+    from audit.models import AuditEvent
+
+    post(logged_in, patient, series_zip(2), identifiers_differ_ok="on")
+    exam = Exam.objects.get()
+    logged_in.get(f"/exams/{exam.pk}/")
+    assert AuditEvent.objects.filter(
+        actor=owner, action="view", object_type="exam", object_id=str(exam.pk), patient_id=patient.pk
+    ).exists()
