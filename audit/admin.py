@@ -24,9 +24,6 @@ class AuditEventAdmin(admin.ModelAdmin):
             return events
         return events.filter(patient_id__in=patients_visible_to(request.user).values("pk"))
 
-    def lookup_allowed(self, lookup, value, request=None) -> bool:
-        return lookup == "patient_id" or super().lookup_allowed(lookup, value, request)
-
     def has_module_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_staff
 

@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from audit import services as audit_services
 from audit.models import AuditEvent
+from audit.services import REPEAT_WINDOW
 from scans.models import Scan
 from tests.conftest import token_client
 from tests.factories import PatientFactory, PredictionFactory
@@ -35,6 +40,25 @@ def test_polling_records_one_view_per_minute_not_one_per_request(owner_api, pred
     assert AuditEvent.objects.count() == 1
 
 
+def test_a_read_after_the_minute_is_recorded_again(owner_api, prediction, monkeypatch):
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/")
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/image/")  # within the minute: nothing new
+    later = timezone.now() + REPEAT_WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(audit_services.timezone, "now", lambda: later)
+
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/")
+    owner_api.get(f"/api/v1/scans/{prediction.scan_id}/image/")
+
+    assert AuditEvent.objects.filter(action="view").count() == 2
+    assert AuditEvent.objects.filter(action="download").count() == 0  # the view just before covers it
+
+
+def test_only_patient_data_names_a_patient(team, prediction):
+    assert audit_services.patient_id_of(team) is None
+    assert audit_services.patient_id_of(prediction.scan) == prediction.scan.patient_id
+    assert audit_services.patient_id_of(prediction) == prediction.scan.patient_id
+
+
 def test_downloading_an_image_is_recorded(owner_api, prediction):
     owner_api.get(f"/api/v1/scans/{prediction.scan_id}/image/")
     assert AuditEvent.objects.get().action == "download"
@@ -55,13 +79,13 @@ def test_nobody_can_change_or_delete_an_event(owner_api, prediction):
     owner_api.get(f"/api/v1/scans/{prediction.scan_id}/")
     event = AuditEvent.objects.get()
     event.action = "create"
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match="cannot be changed"):
         event.save()
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match="cannot be deleted"):
         event.delete()
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match="cannot be changed"):
         AuditEvent.objects.update(action="create")
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match="cannot be deleted"):
         AuditEvent.objects.all().delete()
 
 
@@ -91,4 +115,9 @@ def test_reading_a_patients_scans_through_the_api_is_recorded(owner_api, owner, 
     patient = prediction.scan.patient
     owner_api.get(f"/api/v1/patients/{patient.pk}/scans/")
     event = AuditEvent.objects.get()
-    assert (event.actor, event.action, event.object_type, event.object_id) == (owner, "view", "patient", str(patient.pk))
+    assert (event.actor, event.action, event.object_type, event.object_id) == (
+        owner,
+        "view",
+        "patient",
+        str(patient.pk),
+    )

@@ -29,6 +29,7 @@ def _listed(owner):
 def test_the_patient_list_records_each_patient_shown(logged_in, owner, patients):
     logged_in.get("/patients/")
     assert _listed(owner) == sorted(p.pk for p in patients)
+    assert set(AuditEvent.objects.values_list("object_type", "object_id")) == {("patient", str(p.pk)) for p in patients}
 
 
 def test_reloading_a_list_within_a_minute_adds_nothing(logged_in, owner, patients):
