@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from chaos import services
 from chaos.client import Client, HealthProbe, Rows, Timings, Upload
@@ -275,7 +276,16 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def default_worker_without_tensorflow(ctx: Context) -> Row:
+    """The `default` worker writes explanations: its processes must not load TensorFlow."""
+    row = Row("default worker processes", promise="no TensorFlow loaded")
+    processes = [ctx.stack.processes["default"].pid, *ctx.stack.pool_children("default")]
+    heavy = [pid for pid in processes if "tensorflow" in Path(f"/proc/{pid}/maps").read_text()]
+    return _check(row, [(not heavy, f"TensorFlow loaded in {len(heavy)} of {len(processes)} processes")])
+
+
 ALL = [
+    default_worker_without_tensorflow,
     load_20_uploaders,
     burst_20_uploaders,
     hostile_mixed_with_good,

@@ -48,6 +48,9 @@ def _lower_priority() -> None:
     os.nice(BACKGROUND_NICENESS)
 
 
+# One core's worth of TensorFlow threads: the ml worker shares the machine with the web here.
+ML_THREADS = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
 ROLES = {
     "web": [
         str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"{HOST}:{PORT}",
@@ -84,10 +87,11 @@ class Stack:
         if role == "beat":
             command = [*command, "--schedule", str(self.workdir / "celerybeat-schedule")]
         log = (self.workdir / f"{role}.log").open("a")
+        env = {**self.env, **ML_THREADS} if role == "ml" else self.env
         self.processes[role] = subprocess.Popen(
             command,
             cwd=REPO,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
