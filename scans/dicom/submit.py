@@ -42,6 +42,10 @@ class Upload:
     scans: list[Scan]
     exams: list[Exam] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # What this upload added: a file sent again (a retry, a second drop of the same export)
+    # answers with the slices it made the first time, and adds nothing.
+    created: list[Exam | Scan] = field(default_factory=list)
+    unused_files: list[str] = field(default_factory=list)
 
     @property
     def is_series(self) -> bool:
@@ -82,15 +86,16 @@ def dicom_submit(
             upload = _create(patient, uploaded_by, stored, models, acquisition_date, differ)
             upload.skipped = skipped
             if on_created is not None:
-                for obj in (*upload.exams, *upload.scans):
+                for obj in upload.created:
                     on_created(obj)
-            ids = [scan.pk for scan in upload.scans]
+            ids = [obj.pk for obj in upload.created if isinstance(obj, Scan)]
             transaction.on_commit(lambda: _enqueue(ids))
+            transaction.on_commit(lambda: _delete(upload.unused_files))
     except Exception:
         for item in stored:
             image_delete(name=item.name)
         raise
-    logger.info("exam(s) %s: %d DICOM slice(s) queued", [e.pk for e in upload.exams], len(upload.scans))
+    logger.info("exam(s) %s: %d DICOM slice(s) queued", [e.pk for e in upload.exams], len(ids))
     return upload
 
 
@@ -144,9 +149,17 @@ def _create(patient, uploaded_by, stored, models, acquisition_date, differ) -> U
         groups.setdefault(key, []).append(item)
     upload = Upload(scans=[])
     for key, items in groups.items():
-        exam = _exam(patient, uploaded_by, key, [i.slice for i in items], differ)
+        exam, created = _exam(patient, uploaded_by, key, [i.slice for i in items], differ)
         upload.exams.append(exam)
+        if created:
+            upload.created.append(exam)
+        known = {(scan.sha256, scan.dicom.get("frame", 0)): scan for scan in exam.scans.all()}
         for item in sorted(items, key=lambda i: series_order(i.slice.attributes)):
+            earlier = known.get((item.slice.source_sha256, item.slice.attributes.get("frame", 0)))
+            if earlier is not None:
+                upload.scans.append(earlier)
+                upload.unused_files.append(item.name)
+                continue
             upload.scans.append(
                 Scan.objects.create(
                     patient=patient,
@@ -162,10 +175,11 @@ def _create(patient, uploaded_by, stored, models, acquisition_date, differ) -> U
                     dicom=item.slice.attributes,
                 )
             )
+            upload.created.append(upload.scans[-1])
     return upload
 
 
-def _exam(patient, uploaded_by, key: str, slices: list[Slice], differ: bool) -> Exam:
+def _exam(patient, uploaded_by, key: str, slices: list[Slice], differ: bool) -> tuple[Exam, bool]:
     first = slices[0].attributes
     orientations = Counter(s.attributes.get("orientation", "") for s in slices)
     exam, created = Exam.objects.get_or_create(
@@ -182,13 +196,18 @@ def _exam(patient, uploaded_by, key: str, slices: list[Slice], differ: bool) -> 
     if differ and not created and not exam.identifiers_differ:
         Exam.objects.filter(pk=exam.pk).update(identifiers_differ=True)
         exam.identifiers_differ = True
-    return exam
+    return exam, created
 
 
 def series_order(attributes: dict) -> tuple:
     """Along the slice normal when the files say where each slice lies, else by number."""
     position = attributes.get("slice_position_mm")
     return (position is None, position or 0.0, attributes.get("instance_number") or 0, attributes.get("frame", 0))
+
+
+def _delete(names: list[str]) -> None:
+    for name in names:
+        image_delete(name=name)
 
 
 def _enqueue(ids: list[int]) -> None:

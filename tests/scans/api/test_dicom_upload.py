@@ -100,6 +100,22 @@ def test_slices_sent_one_file_at_a_time_join_one_exam(owner_api, patient):
     assert Exam.objects.get().scans.count() == 3
 
 
+def test_sending_the_same_series_again_adds_nothing_and_answers_with_the_same_slices(
+    owner_api, patient, django_capture_on_commit_callbacks
+):
+    data = zipped(series(3))
+    first = upload(owner_api, patient, data, name="series.zip").json()
+    files = sorted(stored_files())
+    events = AuditEvent.objects.filter(action="create").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = upload(owner_api, patient, data, name="series.zip").json()
+    assert [s["id"] for s in again["scans"]] == [s["id"] for s in first["scans"]]
+    assert again["exam"] == first["exam"]
+    assert Scan.objects.count() == 3
+    assert sorted(stored_files()) == files
+    assert AuditEvent.objects.filter(action="create").count() == events
+
+
 def test_a_multi_frame_file_becomes_one_slice_per_frame(owner_api, patient):
     frames = np.stack([ramp(), ramp()[::-1], ramp()[:, ::-1]])
     response = upload(owner_api, patient, dicom_bytes(mr_dataset(frames)))
