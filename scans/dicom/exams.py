@@ -26,6 +26,11 @@ class ExamSummary:
     most_suspicious: list[Scan]  # the slices with a result, the most suspicious first
 
     @property
+    def burned_in_text(self) -> int:
+        """Slices whose file says text is burned into the pixels (it may show identifiers)."""
+        return sum(1 for scan in self.slices if scan.dicom.get("burned_in_annotation"))
+
+    @property
     def done(self) -> int:
         return sum(self.by_result.values())
 

@@ -106,3 +106,10 @@ def test_reading_an_exam_is_in_the_audit_trail(logged_in, patient, owner):
     assert AuditEvent.objects.filter(
         actor=owner, action="view", object_type="exam", object_id=str(exam.pk), patient_id=patient.pk
     ).exists()
+
+
+def test_the_exam_page_warns_about_burned_in_text(logged_in, patient):
+    files = {f"IM{i}": dicom_bytes(mr_dataset(ramp(), InstanceNumber=i, BurnedInAnnotation="YES")) for i in range(2)}
+    post(logged_in, patient, SimpleUploadedFile("s.zip", zipped(files)), identifiers_differ_ok="on")
+    body = logged_in.get(f"/exams/{Exam.objects.get().pk}/").content.decode()
+    assert "2 slices of this series say text is burned into the pixels" in body
