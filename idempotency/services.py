@@ -41,6 +41,11 @@ def submit_once(*, user, key: str, patient: Patient, submit: Callable[[], Scan])
         if earlier is None:
             raise
         return earlier, False
+    except Exception:
+        # The scan's row was rolled back: its file must not stay behind.
+        if scan is not None:
+            image_delete(name=scan.image.name)
+        raise
     return scan, True
 
 

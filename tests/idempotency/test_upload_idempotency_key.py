@@ -109,3 +109,26 @@ def test_two_requests_racing_with_one_key_make_one_scan(team, owner):
     assert len(results) == 2 and results[0] == results[1]
     assert Scan.objects.count() == 1
     assert len(stored_files()) == 1
+
+
+def test_a_key_that_cannot_be_stored_leaves_no_scan_and_no_file(team, owner, monkeypatch):
+    from django.db import OperationalError
+
+    from idempotency import services
+    from scans.services import scan_submit
+
+    def database_gone(**kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(services.IdempotencyKey.objects, "create", database_gone)
+    patient = PatientFactory(team=team, created_by=owner)
+    image = SimpleUploadedFile("a.png", png_bytes())
+    with pytest.raises(OperationalError):
+        services.submit_once(
+            user=owner,
+            key="k",
+            patient=patient,
+            submit=lambda: scan_submit(patient=patient, uploaded_by=owner, file=image),
+        )
+    assert not Scan.objects.exists()
+    assert stored_files() == []
