@@ -154,3 +154,18 @@ def test_deleting_a_patient_in_the_admin_is_recorded_before_it_goes(team, owner,
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="delete")
     assert (event.actor, event.object_type, event.patient_id) == (superuser, "patient", patient.pk)
+
+
+def test_deleting_patients_in_bulk_in_the_admin_records_each(team, owner, prediction):
+    superuser = UserFactory(username="team-root", is_staff=True, is_superuser=True, teams=[team])
+    client = Client()
+    client.force_login(superuser)
+    patients = [prediction.scan.patient, PatientFactory(team=team, created_by=owner)]
+
+    client.post(
+        "/admin/scans/patient/",
+        {"action": "delete_selected", "_selected_action": [p.pk for p in patients], "post": "yes"},
+    )
+
+    deleted = sorted(AuditEvent.objects.filter(action="delete").values_list("patient_id", flat=True))
+    assert deleted == sorted(p.pk for p in patients)
