@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from notifications.api import UploadBatchCloseView
 from scans.api import auth, files, views
+from scans.dicom.api import ExamDetailView
 from scans.reports import api as reports
 
 app_name = "api"
@@ -12,6 +13,7 @@ urlpatterns = [
     path("auth/token/revoke/", auth.TokenRevokeView.as_view(), name="auth-token-revoke"),
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/scans/", views.PatientScanListView.as_view(), name="patient-scans"),
+    path("exams/<int:exam_id>/", ExamDetailView.as_view(), name="exam-detail"),
     path("scans/<int:scan_id>/", views.ScanDetailView.as_view(), name="scan-detail"),
     path("scans/<int:scan_id>/reviews/", views.ScanReviewListView.as_view(), name="scan-reviews"),
     path("scans/<int:scan_id>/image/", files.ScanImageView.as_view(), name="scan-image"),

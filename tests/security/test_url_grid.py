@@ -76,6 +76,7 @@ GRID: dict[str, Expect] = {
     "api/v1/patients/": Expect(get=(401, 200, 200, 200, 200, 200), post=(401, 400, 400, 400, 400, 400)),
     "api/v1/patients/<int:patient_id>/scans/": Expect(get=TEAM_API.get, post=(401, GONE, 400, 400, 400, GONE)),
     "api/v1/scans/<int:scan_id>/": TEAM_API,
+    "api/v1/exams/<int:exam_id>/": TEAM_API,
     # A scan's review history is the reviewers' business.
     "api/v1/scans/<int:scan_id>/reviews/": Expect(
         get=(401, GONE, 403, 200, 403, GONE), post=(401, GONE, 403, 400, 403, GONE)

@@ -93,6 +93,23 @@ def test_a_zipped_series_makes_one_exam_with_its_slices_in_order(owner_api, pati
     assert (exam.modality, exam.orientation, exam.series_description) == ("MR", "axial", "AX T1 POST")
 
 
+def test_the_exam_answers_with_its_slices_in_order_and_its_progress(owner_api, patient):
+    body = upload(owner_api, patient, zipped(series(4)), name="series.zip").json()
+    exam = owner_api.get(f"/api/v1/exams/{body['exam']}/").json()
+    assert exam["slices"] == [s["id"] for s in body["scans"]]
+    assert (exam["modality"], exam["orientation"], exam["series_description"]) == ("MR", "axial", "AX T1 POST")
+    assert (exam["done"], exam["pending"], exam["by_result"], exam["most_suspicious"]) == (0, 4, {}, [])
+
+
+def test_another_teams_exam_is_a_404(owner_api, patient, other_team):
+    from tests.conftest import token_client
+    from tests.factories import UserFactory
+
+    body = upload(owner_api, patient, zipped(series(2)), name="series.zip").json()
+    outsider = token_client(UserFactory(teams=[other_team]))
+    assert outsider.get(f"/api/v1/exams/{body['exam']}/").status_code == 404
+
+
 def test_slices_sent_one_file_at_a_time_join_one_exam(owner_api, patient):
     for data in series(3).values():
         assert upload(owner_api, patient, data).status_code == 202
