@@ -41,9 +41,11 @@ FORMAT_VERSION = 1
 # the non-MRI development set as a whole (the model card lists them); no limit is fitted to it.
 FEATURE_VIEWS: tuple[tuple[str, str], ...] = (("s2_relu2", "grid2"), ("s3_relu2", "grid2"), ("s4_relu1", "grid2"))
 
-# The share of validation MRI slices the gates may refuse, and the accuracy abstention aims for.
+# The share of validation MRI slices the gates may refuse, and the accuracy abstention aims
+# for on what is called: the aim is 99.5 %, plus a margin, because a threshold chosen on one
+# half of the validation slices at exactly 99.5 % gave 99.45 % on the other half.
 MAX_FALSE_REFUSAL = 0.01
-TARGET_CALLED_ACCURACY = 0.995
+TARGET_CALLED_ACCURACY = 0.996
 
 # A pixel counts as coloured when its channels differ by more than this (of 255): JPEG noise
 # on a grey image stays far below it.
@@ -475,6 +477,8 @@ def fit_for_model(
         **fitted.summary(),
         "fitted_on": {"train": int(len(train_grays)), "validation": int(len(val_grays))},
         "notes": list(DESIGN_NOTES),
+        "max_false_refusal": max_false_refusal,
+        "target_accuracy": target_accuracy,
         "validation": {
             "false_refusal_rate": float(refused.mean()),
             "refused_by_input_checks": int(input_refused.sum()),
