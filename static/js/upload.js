@@ -90,10 +90,11 @@
             // A DICOM series, multi-frame file or zip: one exam, several slices.
             row.state.textContent = "uploaded: " + body.scans.length + " slices queued";
             if (body.skipped && body.skipped.length) { row.state.textContent += " (" + body.skipped.length + " file(s) skipped)"; }
-            resolve({ ok: true, id: body.scans[0].id, exam: body.exam });
+            // A study of several series goes to the case history, one series to its exam.
+            resolve({ ok: true, id: body.scans[0].id, series: true, exam: body.exams.length === 1 ? body.exam : null });
           } else {
             row.state.textContent = "uploaded: scan " + body.id + " queued";
-            resolve({ ok: true, id: body.id });
+            resolve({ ok: true, id: body.id, exam: body.exam || null });
           }
         } else {
           row.state.textContent = "not uploaded: " + messagesOf(xhr);
@@ -164,9 +165,11 @@
     var done = results.filter(function (r) { return r.ok; });
     var failed = results.length - done.length;
     button.disabled = false;
-    if (!failed && done.length === 1 && done[0].exam) {
-      window.location.assign(form.dataset.examPage.replace("/0/", "/" + done[0].exam + "/"));
-    } else if (!failed && done.length === 1) {
+    // DICOM files of one series, sent one by one or zipped, open their exam.
+    var exam = done.length && done.every(function (r) { return r.exam && r.exam === done[0].exam; }) ? done[0].exam : null;
+    if (!failed && exam && (done.length > 1 || done[0].series)) {
+      window.location.assign(form.dataset.examPage.replace("/0/", "/" + exam + "/"));
+    } else if (!failed && done.length === 1 && !done[0].series) {
       window.location.assign(form.dataset.scanPages + done[0].id + "/");
     } else if (!failed) {
       var patient = form.querySelector("select[name=patient]").value;

@@ -103,3 +103,28 @@ def test_a_ct_slice_is_refused_with_its_modality_and_no_class(live_server, brows
     for absent in ("Glioma", "Meningioma", "No tumour", "Pituitary tumour"):
         assert absent not in header, absent
     assert not page.problems, page.problems
+
+
+def test_the_files_of_one_series_dropped_together_open_their_exam(
+    live_server,
+    browser_page,  # noqa: F811
+    team,
+    owner,
+    tmp_path,
+):
+    paths = []
+    for index in range(2):
+        path = tmp_path / f"IM{index}"
+        path.write_bytes(_slice(index))
+        paths.append(str(path))
+    patient = PatientFactory(team=team, created_by=owner)
+    page = browser_page
+    _log_in(page, live_server.url, owner.username)
+    page.goto(f"{live_server.url}/upload/?patient={patient.pk}")
+    page.get_by_label("Images").set_input_files(paths)
+    page.get_by_label("The file's identifiers differ from this patient's, upload anyway").check()
+    page.get_by_role("button", name="Upload and classify").click()
+    page.wait_for_url("**/exams/*/", timeout=60_000)
+    assert page.url.endswith(f"/exams/{Exam.objects.get().pk}/")
+    assert page.locator("#slice-position").inner_text() == "Slice 1 of 2"
+    assert not page.problems, page.problems
