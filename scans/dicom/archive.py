@@ -66,7 +66,7 @@ def dicom_members(data: bytes, *, max_files: int, max_total_bytes: int, skipped:
         if content.startswith(ARCHIVE_MAGICS):
             raise ArchiveRejected(_nested(info.filename))
         if posixpath.basename(info.filename).upper() == DICOMDIR_NAME or not is_dicom(content):
-            skipped.append(info.filename)
+            skipped.append(_base(info.filename))  # folder names of an export may name the patient
             continue
         yield Member(info.filename, content)
 
