@@ -223,3 +223,51 @@ def test_cross_fitted_figures_choose_on_one_half_and_measure_on_the_other():
     # Chosen on other images, the held-out half sees about the budget, sometimes more.
     assert 0.0 < honest["false_refusal_rate"] < 0.03 and honest["false_refusal_rate_worst"] >= 0.01
     assert 0.0 < honest["coverage"] < 1.0 and honest["accuracy_called_worst"] <= honest["accuracy_called"]
+
+
+def fundus_photo() -> np.ndarray:
+    """An orange-red disc on black with a pale optic disc: dark background, but in colour."""
+    y, x = np.ogrid[:200, :200]
+    disc = (x - 100) ** 2 + (y - 100) ** 2 <= 85**2
+    rgb = np.zeros((200, 200, 3), dtype=np.uint8)
+    rgb[disc] = (200, 90, 30)
+    rgb[(x - 140) ** 2 + (y - 100) ** 2 <= 12**2] = (250, 220, 160)
+    return rgb
+
+
+def stained_tissue() -> np.ndarray:
+    """Pink and purple blobs on a near-white slide, like an H&E section."""
+    rng = np.random.default_rng(3)
+    rgb = np.full((180, 240, 3), 235, dtype=np.uint8)
+    for _ in range(60):
+        cy, cx = rng.integers(0, 180), rng.integers(0, 240)
+        rgb[max(0, cy - 6) : cy + 6, max(0, cx - 6) : cx + 6] = (150, 60, 160) if rng.uniform() < 0.5 else (230, 150, 190)
+    return rgb
+
+
+def line_chart() -> np.ndarray:
+    """Black axes and a grey curve on white."""
+    chart = np.full((240, 320), 255, dtype=np.uint8)
+    chart[200, 30:300] = 0
+    chart[20:200, 30] = 0
+    xs = np.arange(30, 300)
+    chart[(120 + 60 * np.sin(xs / 30)).astype(int), xs] = 90
+    return chart
+
+
+def test_a_fundus_photograph_is_refused_as_a_colour_image_despite_its_dark_background():
+    rgb = fundus_photo()
+    data = encode(rgb, "JPEG", quality=90)
+    reason = fitted_stats().input_refusal(stats_of(data, np.asarray(rgb.mean(axis=2), dtype=np.uint8)))
+    assert reason.startswith("colour image")
+
+
+def test_a_stained_tissue_section_is_refused_as_a_colour_image():
+    rgb = stained_tissue()
+    reason = fitted_stats().input_refusal(stats_of(encode(rgb), np.asarray(rgb.mean(axis=2), dtype=np.uint8)))
+    assert reason.startswith("colour image")
+
+
+def test_a_chart_on_white_is_refused_for_its_missing_dark_background():
+    chart = line_chart()
+    assert fitted_stats().input_refusal(stats_of(encode(chart), chart)).startswith("almost no dark background")
