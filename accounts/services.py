@@ -3,7 +3,10 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.crypto import get_random_string
 
 from accounts.models import Team, User
 
@@ -47,6 +50,45 @@ def demo_account_ensure(*, username: str = "", password: str = "") -> DemoAccoun
         user.save()
     team.members.add(user)
     return DemoAccount(username=username, password=chosen, team=team, created=created)
+
+
+@dataclass(frozen=True)
+class Membership:
+    user: User
+    team: Team
+    created_user: bool
+    created_team: bool
+    password: str  # the password set now (given or generated); empty when it was left as it was
+
+
+@transaction.atomic
+def team_member_add(
+    *, username: str, team_name: str, role: str | None = None, staff: bool | None = None, password: str = ""
+) -> Membership:
+    """Puts a user in a team, creating either when missing; idempotent.
+
+    A new user gets `password`, or a generated one returned once so it can be printed. An
+    existing user keeps their password unless one is given, and keeps their role and staff
+    flag unless `role` or `staff` says otherwise. The Reviewers group follows the role.
+    """
+    if role is not None and role not in User.Role.values:
+        raise ValidationError({"role": f"Unknown role '{role}': choose one of {', '.join(User.Role.values)}."})
+    if not username.strip() or not team_name.strip():
+        raise ValidationError("Give a username and a team name.")
+    team, created_team = Team.objects.get_or_create(name=team_name.strip())
+    user, created_user = User.objects.get_or_create(username=username.strip())
+    chosen = password or (get_random_string(16) if created_user else "")
+    if chosen:
+        validate_password(chosen, user)
+        user.set_password(chosen)
+    if role is not None:
+        user.role = role
+    if staff is not None:
+        user.is_staff = staff
+    user.save()
+    team.members.add(user)
+    reviewer_group_sync(user=user)
+    return Membership(user=user, team=team, created_user=created_user, created_team=created_team, password=chosen)
 
 
 @transaction.atomic
