@@ -160,11 +160,16 @@ def ood_markdown(ood: dict) -> list[str]:
             f"**{development['refusal_rate']:.1%}** of {development['count']} refused; AUROC of the score "
             f"against the validation slices {development['auroc']:.4f}.",
             "",
-            "| category | images | refused | uncertain (not refused) |",
-            "|---|---|---|---|",
+            "| category | images | refused | uncertain (not refused) | refused per source |",
+            "|---|---|---|---|---|",
         ]
         for name, row in development["categories"].items():
-            lines.append(f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} |")
+            sources = ", ".join(
+                f"{source} {counts['refused']}/{counts['count']}" for source, counts in row.get("sources", {}).items()
+            )
+            lines.append(
+                f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} | {sources} |"
+            )
         missed = development.get("not_refused", [])
         if missed:
             lines += ["", "Not refused: " + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed)]

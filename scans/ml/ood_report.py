@@ -30,15 +30,25 @@ def folder_report(engine, folder: Path, mri_scores: np.ndarray | None = None) ->
         category = relative.parts[0] if len(relative.parts) > 1 else "."
         row = categories.setdefault(category, {"count": 0, "refused": 0, "uncertain": 0, "unreadable": 0})
         row["count"] += 1
+        # Files named "<source>__<name>" (as in the shared development set) are also counted by
+        # source: a gate that works on one repository's images may fail on another's.
+        source = path.name.split("__")[0] if "__" in path.name else None
+        counts = row.setdefault("sources", {}).setdefault(source, [0, 0]) if source else None
+        if counts is not None:
+            counts[0] += 1
         try:
             result = engine.predict(path.read_bytes())
         except ImageError:
             # The upload itself would be rejected: nothing is classified.
             row["unreadable"] += 1
+            if counts is not None:
+                counts[1] += 1
             continue
         scores.append(result.ood_score)
         if result.outcome == REFUSED:
             row["refused"] += 1
+            if counts is not None:
+                counts[1] += 1
             continue
         row["uncertain"] += result.outcome == "uncertain"
         not_refused.append(
@@ -52,6 +62,8 @@ def folder_report(engine, folder: Path, mri_scores: np.ndarray | None = None) ->
         )
     for row in categories.values():
         row["refusal_rate"] = round((row["refused"] + row["unreadable"]) / row["count"], 4)
+        if "sources" in row:
+            row["sources"] = {name: {"count": n, "refused": r} for name, (n, r) in sorted(row["sources"].items())}
     total = sum(row["count"] for row in categories.values())
     stopped = sum(row["refused"] + row["unreadable"] for row in categories.values())
     report = {
