@@ -1,17 +1,19 @@
-"""The README's promise table names the tests that prove each promise: they must exist, so the
-table cannot drift from the suite."""
+"""The promise table (docs/security.md, linked from the README) names the tests that prove each
+promise, and the other documents name tests too: every one must exist, so the documents cannot
+drift from the suite."""
 
 import re
 
 from tests.conftest import REPO_ROOT
 
-README = (REPO_ROOT / "README.md").read_text()
+PROMISES = (REPO_ROOT / "docs" / "security.md").read_text()
+DOCUMENTS = [REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 PROMISES_HEADING = "## What we promise, and the test that proves it"
 TEST_REFERENCE = re.compile(r"`(tests/[^`\s]+)`")
 
 
 def _promise_rows() -> list[str]:
-    section = README.split(PROMISES_HEADING, 1)[1].split("\n## ", 1)[0]
+    section = PROMISES.split(PROMISES_HEADING, 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
     return [row for row in rows if not row.startswith("| promise |")]  # header rows name no test
 
@@ -26,7 +28,7 @@ def _missing(reference: str) -> str | None:
     return None
 
 
-def test_the_readme_has_a_promise_table():
+def test_the_security_page_has_a_promise_table():
     assert len(_promise_rows()) >= 18
 
 
@@ -35,8 +37,13 @@ def test_every_promise_names_at_least_one_test_function():
     assert vague == []
 
 
-def test_every_test_the_readme_names_exists():
-    references = TEST_REFERENCE.findall(README)
-    assert len(references) > 30
-    problems = [problem for reference in references if (problem := _missing(reference))]
+def test_every_test_a_document_names_exists():
+    assert len(TEST_REFERENCE.findall(PROMISES)) > 30
+    references = {
+        (document.relative_to(REPO_ROOT), reference)
+        for document in DOCUMENTS
+        if document.exists()
+        for reference in TEST_REFERENCE.findall(document.read_text())
+    }
+    problems = [f"{document}: {problem}" for document, reference in references if (problem := _missing(reference))]
     assert problems == []
