@@ -105,6 +105,13 @@ def test_most_head_ct_is_refused(engine, not_brain_mri):
     assert outcomes.count("refused") / len(outcomes) >= 0.85
 
 
+def test_the_head_ct_the_training_set_files_under_its_classes_is_refused(engine):
+    from scans.ml.ood import known_not_brain_mri
+
+    outcomes = [engine.predict((TRAINING / name).read_bytes()).outcome for name in sorted(known_not_brain_mri())]
+    assert outcomes.count("refused") / len(outcomes) >= 0.8
+
+
 def test_held_out_mri_slices_are_almost_never_refused_and_mostly_called(engine, held_out):
     outcomes = [engine.predict(path.read_bytes()).outcome for path in held_out]
     assert outcomes.count("refused") <= 2
