@@ -48,8 +48,9 @@ class _ModelOutput:
     timings: dict = field(default_factory=dict)
 
 
-def classify_scan(scan_id: int, *, resent: bool = False) -> None:
-    """Runs every requested model on the scan and stores the predictions, once.
+def classify_scan(scan_id: int, *, resent: bool = False) -> bool:
+    """Runs every requested model on the scan and stores the predictions, once. True when this
+    run committed them: the explanation comes next, and the caller (scans.tasks) queues it.
 
     An image the engine does not recognise as a brain MRI slice is a result, not a failure:
     its prediction is stored with outcome `refused` and the reason, and the scan goes on to
@@ -60,7 +61,7 @@ def classify_scan(scan_id: int, *, resent: bool = False) -> None:
     started = time.perf_counter()
     scan = _claim(scan_id, resent=resent)
     if scan is None:
-        return
+        return False
     outputs: list[_ModelOutput] = []
     try:
         with default_storage.open(scan.image.name, "rb") as handle:
@@ -69,14 +70,14 @@ def classify_scan(scan_id: int, *, resent: bool = False) -> None:
             outputs.append(_run_model(name, data))
     except (ImageError, WeightsError) as error:
         _fail(scan_id, str(error), outputs)
-        return
+        return False
     except SoftTimeLimitExceeded:
         _fail(scan_id, "Classification took too long and was stopped.", outputs)
-        return
+        return False
     except Exception:
         logger.exception("scan %s: classification failed", scan_id)
         _fail(scan_id, "Classification failed because of an internal error.", outputs)
-        return
+        return False
     try:
         stored = _store_results(scan_id, outputs, started)
     except Exception:
@@ -84,17 +85,7 @@ def classify_scan(scan_id: int, *, resent: bool = False) -> None:
         # retries and draws new ones.
         _discard(outputs)
         raise
-    if stored:
-        classification_committed(scan_id)
-
-
-def classification_committed(scan_id: int) -> None:
-    """What follows `classified`: explain_scan on the `default` queue, once the predictions
-    are committed. The scan stays `classified` until its explanation is written."""
-    # scans.tasks imports this module.
-    from scans import tasks
-
-    transaction.on_commit(lambda: tasks.enqueue_explanation(scan_id))
+    return stored
 
 
 # The engine's statistics for a heat map with no hot area (scans.ml.regions): what a

@@ -14,6 +14,7 @@ from celery.exceptions import Reject
 from celery.signals import celeryd_after_setup, worker_init, worker_process_init
 from django import db
 from django.conf import settings
+from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from health.checks import queue_backlogs
@@ -61,8 +62,9 @@ def _drop_broken_connections() -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def classify_scan(scan_id: int, resent: bool = False) -> None:
     def step() -> None:
-        if intake.scan_image_sanitize(scan_id):
-            pipeline.classify_scan(scan_id, resent=resent)
+        if intake.scan_image_sanitize(scan_id) and pipeline.classify_scan(scan_id, resent=resent):
+            # The predictions are committed; the scan stays `classified` until its explanation is written.
+            transaction.on_commit(lambda: enqueue_explanation(scan_id))
 
     run_retrying(step, what=f"scan {scan_id}")
     _tell_upload_batch(scan_id)

@@ -1,4 +1,6 @@
+import ast
 import logging
+from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -32,7 +34,7 @@ def scan(db):
     return ScanFactory()
 
 
-def test_it_stores_one_prediction_per_requested_model_and_queues_the_explanation(
+def test_it_stores_one_prediction_per_requested_model_and_the_task_queues_the_explanation(
     scan, engines, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
@@ -40,12 +42,36 @@ def test_it_stores_one_prediction_per_requested_model_and_queues_the_explanation
     scan.requested_models = ["custom_cnn", "xception"]
     scan.save()
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.classify_scan(scan.pk)
+        tasks.classify_scan.run(scan.pk)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.CLASSIFIED
     assert scan.attempts == 1
     assert queued == [scan.pk]
     assert sorted(p.model_name for p in scan.predictions.all()) == ["custom_cnn", "xception"]
+
+
+def test_a_second_run_stores_nothing_and_queues_no_second_explanation(
+    scan, engines, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(tasks.explain_scan, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.classify_scan(scan.pk) is True
+        tasks.classify_scan.run(scan.pk)
+    assert pipeline.classify_scan(scan.pk) is False
+    assert queued == []  # the first run was the pipeline's alone: only the task queues
+
+
+def test_the_pipeline_does_not_import_the_tasks_that_import_it():
+    tree = ast.parse(Path(pipeline.__file__).read_text())
+    imported = [
+        f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert "scans.models.Scan" in imported  # the walk sees the imports
+    assert [name for name in imported if name.startswith("scans.tasks")] == []
 
 
 def test_it_records_the_engine_outputs_with_timings(scan, engines):
