@@ -47,6 +47,9 @@ def _beat(hostname: str, queues: list[str]) -> None:
 
 @worker_ready.connect
 def start_heartbeat(sender, **kwargs) -> None:
+    # Sent again each time the consumer reconnects to the broker: one thread is enough.
+    if any(thread.name == "heartbeat" and thread.is_alive() for thread in threading.enumerate()):
+        return
     hostname = sender.hostname
     queues = list(sender.app.amqp.queues.consume_from or sender.app.amqp.queues)
     _stop.clear()

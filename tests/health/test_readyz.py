@@ -67,3 +67,21 @@ def test_the_backlog_counts_messages_waiting_in_the_queue(db):
         after = checks.queues_status()["default"].backlog
         conn.default_channel.queue_purge("default")
     assert after == (before or 0) + 1
+
+
+def test_a_worker_that_reconnects_keeps_one_heartbeat_thread(db, monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from health import heartbeat
+
+    monkeypatch.setattr(heartbeat, "_beat", lambda hostname, queues: heartbeat._stop.wait(5))
+    consumer = SimpleNamespace(
+        hostname="ml@a", app=SimpleNamespace(amqp=SimpleNamespace(queues=SimpleNamespace(consume_from={"ml": None})))
+    )
+    try:
+        heartbeat.start_heartbeat(consumer)
+        heartbeat.start_heartbeat(consumer)  # the broker came back
+        assert sum(1 for thread in threading.enumerate() if thread.name == "heartbeat") == 1
+    finally:
+        heartbeat._stop.set()
