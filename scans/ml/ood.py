@@ -344,17 +344,23 @@ def _class_gaussian(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
 
 def choose_confidence_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float:
     """The lowest threshold whose called set (confidence ≥ threshold) is at least `target`
-    accurate: the most coverage that meets the target on these images."""
+    accurate: the most coverage that meets the target on these images. It sits halfway to the
+    next lower confidence, so that float32 serving and float64 fitting agree on every image."""
     order = np.argsort(-confidence)
+    ranked = confidence[order]
     running = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
     meets = np.flatnonzero(running >= target)
     if meets.size == 0:
         return 1.0
     last = meets[-1]
     # Ties: the threshold keeps every image at that confidence, so step back past them.
-    while last + 1 < len(order) and confidence[order[last + 1]] == confidence[order[last]]:
+    while last >= 0 and last + 1 < len(ranked) and ranked[last + 1] == ranked[last]:
         last -= 1
-    return float(confidence[order[last]]) if last >= 0 else 1.0
+    if last < 0:
+        return 1.0
+    if last + 1 == len(ranked):
+        return float(ranked[last] - 1e-6)
+    return float((ranked[last] + ranked[last + 1]) / 2)
 
 
 def _limit_for_budget(scores: np.ndarray, already_refused: np.ndarray, budget: float) -> float:

@@ -161,8 +161,14 @@ def test_a_file_that_is_not_our_statistics_cannot_be_loaded(tmp_path):
 def test_the_confidence_threshold_is_the_lowest_that_meets_the_accuracy_target():
     confidence = np.array([0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6])
     correct = np.array([True, True, True, True, False, True, False])
-    assert ood.choose_confidence_threshold(confidence, correct, 1.0) == 0.9
-    assert ood.choose_confidence_threshold(confidence, correct, 0.8) == 0.7
+    # Halfway to the next lower confidence: 0.9 is the last called at 100 %, 0.7 at 80 %.
+    assert ood.choose_confidence_threshold(confidence, correct, 1.0) == pytest.approx(0.85)
+    assert ood.choose_confidence_threshold(confidence, correct, 0.8) == pytest.approx(0.65)
+
+
+def test_a_threshold_met_by_every_image_calls_them_all():
+    confidence = np.array([0.9, 0.8])
+    assert ood.choose_confidence_threshold(confidence, np.array([True, True]), 0.99) < 0.8
 
 
 def test_no_threshold_meets_an_impossible_target():
