@@ -89,7 +89,7 @@ def run(only: str) -> list[experiments.Row]:
                 row = experiments.Row(experiment.__name__, broken=f"crashed: {type(error).__name__}: {error}")
             services.restore_services()
             say(
-                f"{experiment.__name__}: {'holds' if row.ok else 'BROKEN: ' + row.broken} ({time.monotonic() - started:.0f} s)"
+                f"{experiment.__name__}: {'holds' if row.ok else 'BROKEN: ' + row.broken}{'; target missed: ' + row.missed if row.missed else ''} ({time.monotonic() - started:.0f} s)"
             )
             rows.append(row)
     finally:

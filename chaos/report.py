@@ -18,6 +18,8 @@ def table(rows: list[Row]) -> str:
         health = _ms(row.health.percentile(95)) if row.health else "–"
         recovery = "–" if row.recovery_s is None else f"{row.recovery_s:.1f}"
         verdict = "yes" if row.ok else f"**NO**: {row.broken}"
+        if row.missed:
+            verdict += f"; target missed: {row.missed}"
         lines.append(
             f"| {row.name} | {row.accepted} | {row.refused} | {row.errors} | {row.done} | {row.failed} "
             f"| {row.lost} | {recovery} | {upload} | {health} | {row.promise} | {verdict} |"
