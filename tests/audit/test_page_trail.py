@@ -2,9 +2,14 @@
 the scan list, the patient form (opened and saved), a regenerated explanation, the API's
 patient list — and not one per thumbnail."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from audit import services as audit_services
 from audit.models import AuditEvent
+from audit.services import REPEAT_WINDOW
 from tests.conftest import token_client
 from tests.factories import PatientFactory, PredictionFactory
 
@@ -33,9 +38,37 @@ def test_the_patient_list_records_each_patient_shown(logged_in, owner, patients)
 
 
 def test_reloading_a_list_within_a_minute_adds_nothing(logged_in, owner, patients):
+    # Earlier events, so that event ids and patient ids differ.
+    for _ in range(5):
+        AuditEvent.objects.create(actor=owner, action="create", object_type="team", object_id="0")
     logged_in.get("/patients/")
     logged_in.get("/patients/")
-    assert AuditEvent.objects.count() == len(patients)
+    assert AuditEvent.objects.filter(action="list").count() == len(patients)
+
+
+def test_a_list_after_the_minute_is_recorded_again(logged_in, owner, patients, monkeypatch):
+    logged_in.get("/patients/")
+    later = timezone.now() + REPEAT_WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(audit_services.timezone, "now", lambda: later)
+    logged_in.get("/patients/")
+    assert AuditEvent.objects.filter(action="list").count() == 2 * len(patients)
+
+
+def test_another_persons_page_view_does_not_hide_my_download(client, owner, teammate, team):
+    prediction = PredictionFactory(scan__patient=PatientFactory(team=team, created_by=owner))
+    client.force_login(teammate)
+    client.get(f"/patients/{prediction.scan.patient_id}/")
+    token_client(owner).get(f"/api/v1/scans/{prediction.scan_id}/image/")
+    assert AuditEvent.objects.filter(actor=owner, action="download").count() == 1
+
+
+def test_viewing_two_scans_of_a_patient_records_both(logged_in, owner, team):
+    patient = PatientFactory(team=team, created_by=owner)
+    first, second = (PredictionFactory(scan__patient=patient).scan_id for _ in range(2))
+    logged_in.get(f"/scans/{first}/")
+    logged_in.get(f"/scans/{second}/")
+    viewed = sorted(AuditEvent.objects.filter(action="view", object_type="scan").values_list("object_id", flat=True))
+    assert viewed == sorted([str(first), str(second)])
 
 
 def test_the_api_patient_list_records_each_patient_returned(owner, patients):

@@ -53,6 +53,52 @@ def test_it_scales_a_16_bit_scan_to_8_bit_grayscale():
     assert decoded.getpixel((0, 0)) == 255
 
 
+def _encoded(image: Image.Image, format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format)
+    return buffer.getvalue()
+
+
+def _palette_image() -> Image.Image:
+    image = Image.new("P", (8, 8))
+    image.putpalette([255, 0, 0] + [0, 0, 0] * 255)
+    image.putpixel((0, 0), 0)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("image", "format", "stored_mode", "first_pixel"),
+    [
+        (Image.new("1", (8, 8), 1), "PNG", "L", 255),
+        (Image.new("L", (8, 8), 77), "PNG", "L", 77),
+        (Image.new("LA", (8, 8), (77, 10)), "PNG", "L", 77),
+        (_palette_image(), "PNG", "RGB", (255, 0, 0)),
+        (Image.new("RGBA", (8, 8), (10, 20, 30, 0)), "PNG", "RGB", (10, 20, 30)),
+        (Image.new("RGB", (8, 8), (10, 20, 30)), "PNG", "RGB", (10, 20, 30)),
+        (Image.new("CMYK", (8, 8), (0, 0, 0, 0)), "JPEG", "RGB", (255, 255, 255)),
+    ],
+    ids=["1-bit", "gray", "gray-alpha", "palette", "rgba", "rgb", "cmyk-jpeg"],
+)
+def test_every_mode_is_stored_as_8_bit_gray_or_rgb(image, format, stored_mode, first_pixel):
+    stored = Image.open(io.BytesIO(clean(_encoded(image, format)).png))
+    assert stored.mode == stored_mode
+    assert stored.getpixel((0, 0)) == first_pixel
+
+
+def test_a_16_bit_scan_is_stretched_from_its_own_darkest_to_its_brightest():
+    image = Image.new("I;16", (3, 1))
+    for x, value in enumerate((1000, 2000, 3000)):
+        image.putpixel((x, 0), value)
+    stored = Image.open(io.BytesIO(clean(_encoded(image)).png))
+    assert stored.mode == "L"
+    assert [stored.getpixel((x, 0)) for x in range(3)] == [0, 127, 255]
+
+
+def test_a_flat_16_bit_scan_does_not_divide_by_zero():
+    stored = Image.open(io.BytesIO(clean(_encoded(Image.new("I;16", (4, 4), 500))).png))
+    assert stored.mode == "L"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
