@@ -1,4 +1,4 @@
-"""The table `make chaos` prints (and the README shows)."""
+"""The table `make chaos` prints (and bench/chaos_results.md keeps)."""
 
 from chaos.experiments import Row
 

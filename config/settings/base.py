@@ -209,7 +209,7 @@ GEMINI_MODEL = env("GEMINI_MODEL", default=EXPLAIN_DEFAULT_MODEL)
 GEMINI_BASE_URL = env("GEMINI_BASE_URL", default="")
 # images: the re-encoded scan and the Grad-CAM overlays go to Gemini with the numbers;
 # text: the numbers only; off: Gemini is never called. Only with a paid, suitably licensed
-# Gemini tier may patient images be sent (README: "Explanations").
+# Gemini tier may patient images be sent (docs/explanations.md).
 GEMINI_PRIVACY = env("GEMINI_PRIVACY", default="images")
 if GEMINI_PRIVACY not in EXPLAIN_PRIVACY_MODES:
     raise ImproperlyConfigured(f"GEMINI_PRIVACY must be one of {', '.join(EXPLAIN_PRIVACY_MODES)}")
