@@ -169,3 +169,27 @@ def test_deleting_patients_in_bulk_in_the_admin_records_each(team, owner, predic
 
     deleted = sorted(AuditEvent.objects.filter(action="delete").values_list("patient_id", flat=True))
     assert deleted == sorted(p.pk for p in patients)
+
+
+def test_adding_a_patient_in_the_admin_is_recorded_as_a_creation(team, owner):
+    superuser = UserFactory(username="team-root", is_staff=True, is_superuser=True, teams=[team])
+    client = Client()
+    client.force_login(superuser)
+    form = {
+        "team": team.pk,
+        "medical_record_number": "ADM-NEW",
+        "display_name": "Added In Admin",
+        "sex": "",
+        "birth_year": "",
+        "notes": "",
+        "scans-TOTAL_FORMS": "0",
+        "scans-INITIAL_FORMS": "0",
+        "scans-MIN_NUM_FORMS": "0",
+        "scans-MAX_NUM_FORMS": "0",
+    }
+
+    response = client.post("/admin/scans/patient/add/", form)
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.object_type) == (superuser, "create", "patient")
