@@ -99,3 +99,48 @@ def test_the_registry_does_not_import_tensorflow():
 
     code = "import sys, scans.ml.registry, scans.ml.classes, scans.ml.errors; print('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("present", [["weights.h5"], ["card.json"], []], ids=["weights-only", "card-only", "none"])
+def test_a_model_is_available_only_with_both_its_weights_and_its_card(tmp_path, present):
+    for suffix in present:
+        (tmp_path / f"xception.{suffix}").write_text("{}")
+    assert registry.weights_available("xception", tmp_path) is False
+
+
+def test_a_model_is_available_from_the_folder_given(tmp_path):
+    # Xception has no weights in weights/: only the folder given can make it available.
+    for suffix in ("weights.h5", "card.json"):
+        (tmp_path / f"xception.{suffix}").write_text("{}")
+    assert registry.weights_available("xception", tmp_path) is True
+
+
+def test_the_spec_names_its_files_and_defaults_to_training_from_scratch(weights_dir):
+    card_path = weights_dir / "custom_cnn.card.json"
+    card = json.loads(card_path.read_text())
+    del card["init"]
+    card_path.write_text(json.dumps(card))
+    spec = registry.get_spec("custom_cnn", weights_dir)
+    assert (spec.name, spec.init, spec.display_name) == ("custom_cnn", "scratch", "Custom CNN")
+    assert (spec.card_path, spec.weights_path) == (card_path, weights_dir / "custom_cnn.weights.h5")
+    assert spec.ood_path == weights_dir / "custom_cnn.ood.npz"
+
+
+def test_an_unreadable_card_is_an_error_naming_it(weights_dir):
+    (weights_dir / "custom_cnn.card.json").write_text("{not json")
+    with pytest.raises(WeightsError, match=r"custom_cnn\.card\.json is unreadable"):
+        registry.get_spec("custom_cnn", weights_dir)
+
+
+def test_a_card_with_a_bad_field_names_the_card(weights_dir):
+    (weights_dir / "custom_cnn.card.json").write_text(json.dumps({"sha256": "x", "input_size": "big"}))
+    with pytest.raises(WeightsError, match=r"custom_cnn\.card\.json lacks a valid"):
+        registry.get_spec("custom_cnn", weights_dir)
+
+
+def test_an_unreadable_weights_file_is_an_error_naming_it(weights_dir):
+    (weights_dir / "custom_cnn.weights.h5").unlink()
+    (weights_dir / "custom_cnn.weights.h5").mkdir()  # opening a folder fails with an OSError
+    with pytest.raises(WeightsError, match=r"Weights file .*custom_cnn\.weights\.h5 is unreadable"):
+        registry.verify_weights("custom_cnn", weights_dir)
+
