@@ -5,7 +5,6 @@ import pytest
 from scans.ml import registry
 from scans.ml.errors import WeightsError
 
-
 # sha256 of b"pretend weights", written out so the test does not trust the function it checks.
 PRETEND_SHA256 = "b46e8daba03e1d333e7053378fa8301abf117b6702ac68580e67a0d4342a0cf3"
 # sha256 of b"pretend statistics", the out-of-distribution statistics beside the weights.
@@ -143,4 +142,3 @@ def test_an_unreadable_weights_file_is_an_error_naming_it(weights_dir):
     (weights_dir / "custom_cnn.weights.h5").mkdir()  # opening a folder fails with an OSError
     with pytest.raises(WeightsError, match=r"Weights file .*custom_cnn\.weights\.h5 is unreadable"):
         registry.verify_weights("custom_cnn", weights_dir)
-
