@@ -114,13 +114,15 @@ def test_a_model_is_available_from_the_folder_given(tmp_path):
     assert registry.weights_available("xception", tmp_path) is True
 
 
-def test_the_spec_names_its_files_and_defaults_to_training_from_scratch(weights_dir):
+def test_the_spec_names_its_files_and_defaults_to_scratch_and_no_temperature(weights_dir):
     card_path = weights_dir / "custom_cnn.card.json"
     card = json.loads(card_path.read_text())
-    del card["init"]
+    del card["init"], card["temperature"]
     card_path.write_text(json.dumps(card))
     spec = registry.get_spec("custom_cnn", weights_dir)
     assert (spec.name, spec.init, spec.display_name) == ("custom_cnn", "scratch", "Custom CNN")
+    assert spec.temperature == 1.0  # an uncalibrated model's probabilities are used as they are
+    assert spec.gradcam_layer == registry.ARCHITECTURE_FACTS["custom_cnn"].gradcam_layer
     assert (spec.card_path, spec.weights_path) == (card_path, weights_dir / "custom_cnn.weights.h5")
     assert spec.ood_path == weights_dir / "custom_cnn.ood.npz"
 
