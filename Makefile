@@ -22,6 +22,12 @@ chaos: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 
+# Mutation testing of audit/, scans/images.py, scans/ml/registry.py and accounts/ (bin/mutants,
+# docs/mutation-testing.md); not part of `make test`: it takes minutes per module.
+.PHONY: mutants
+mutants: $(VENV)/.dev-installed
+	bin/mutants $(MUTANTS)
+
 # Stamps: (re)install when the venv is new or a requirements file changed.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
