@@ -83,3 +83,21 @@ def test_every_request_pushes_the_idle_timeout_forward(client, user):
     assert left > timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
     _idle_for(client, settings.SESSION_COOKIE_AGE / 60 - 1)
     assert client.get("/patients/").status_code == 200
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_another(client, user, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request arrives from the TLS proxy
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            "/accounts/login/", {"username": "carol", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.1", **proxy
+        )
+
+    locked = client.post(
+        "/accounts/login/", {"username": "carol", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.1", **proxy
+    )
+    elsewhere = client.post(
+        "/accounts/login/", {"username": "carol", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.2", **proxy
+    )
+
+    assert (locked.status_code, elsewhere.status_code) == (429, 302)
