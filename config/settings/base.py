@@ -340,6 +340,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema maps every endpoint: only for logged-in users.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The four class names are one choice set wherever they appear (a prediction's label,
+    # a review's corrected label): one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"TumourClassEnum": "scans.models.LABEL_CHOICES"},
 }
 
 # LOGGING — log ids only, never a patient's name, MRN or notes.
