@@ -143,6 +143,12 @@ def ood_markdown(ood: dict) -> list[str]:
             f"coverage {honest['coverage']:.2%}, accuracy on what is called {honest['accuracy_called']:.2%} "
             f"(worst split {honest['accuracy_called_worst']:.2%})"
         )
+    after_export = validation.get("false_refusal_after_export")
+    if after_export:
+        lines.append(
+            "- refused after an export perturbation (false refusals of the same slices): "
+            + ", ".join(f"{name} {rate:.1%}" for name, rate in after_export.items())
+        )
     lines += [
         "",
         "Risk–coverage (calling only the most confident non-refused validation slices):",

@@ -363,6 +363,24 @@ def choose_confidence_threshold(confidence: np.ndarray, correct: np.ndarray, tar
     return float((ranked[last] + ranked[last + 1]) / 2)
 
 
+def export_refusals(run, stats: "OodStats", grays: Sequence[np.ndarray], input_size: int) -> dict[str, float]:
+    """The share of real slices refused after each export perturbation of the robustness
+    report (scans.ml.evaluation.PERTURBATIONS): what an unusual export costs in refusals."""
+    from scans.ml.evaluation import PERTURBATIONS
+
+    rates = {}
+    for name, apply in PERTURBATIONS.items():
+        changed = [np.asarray(apply(Image.fromarray(g)).convert("L"), dtype=np.uint8) for g in grays]
+        _, features = _features_of(run, changed, input_size)
+        scores = stats.score(features)
+        refused = [
+            stats.input_refusal(InputStats(0.0, *gray_stats(g))) is not None or not s <= stats.score_limit
+            for g, s in zip(changed, scores)
+        ]
+        rates[name] = float(np.mean(refused))
+    return rates
+
+
 def _limit_for_budget(scores: np.ndarray, already_refused: np.ndarray, budget: float) -> float:
     """The lowest score limit that refuses at most `budget` of all images, counting the ones
     the input checks already refuse."""
@@ -474,6 +492,9 @@ def fit_for_model(
     fitted.confidence_threshold = choose_confidence_threshold(confidence[~refused], correct[~refused], target_accuracy)
     called = ~refused & (confidence >= fitted.confidence_threshold)
 
+    log("OOD: refusals of validation slices after each export perturbation…")
+    after_export = export_refusals(run, fitted, val_grays, input_size)
+
     save(fitted, out_path)
     section = {
         "file": out_path.name,
@@ -494,6 +515,7 @@ def fit_for_model(
             "accuracy_all": float(correct.mean()),
             "uncertain": int((~refused & ~called).sum()),
             "risk_coverage": risk_coverage(confidence[~refused], correct[~refused]),
+            "false_refusal_after_export": after_export,
             "cross_fitted": cross_fitted(
                 val_scores,
                 input_refused,
