@@ -67,9 +67,7 @@ def explain(facts: ScanFacts, config: ExplainConfig) -> Outcome:
         # Setting up or closing the client failed (a malformed base_url, say): the scan must
         # still get its explanation, so log it in full and fall back.
         logger.exception("Could not use the Gemini client")
-        return _offline(
-            facts, started, reason=f"unexpected error: {type(exc).__name__}", fallback=True
-        )
+        return _offline(facts, started, reason=f"unexpected error: {type(exc).__name__}", fallback=True)
     return Outcome(
         provider="gemini",
         model=reply.model_version,
@@ -88,9 +86,7 @@ def offline_fallback(facts: ScanFacts, reason: str) -> Outcome:
     return _offline(facts, time.monotonic(), reason=reason, fallback=True)
 
 
-def _offline(
-    facts: ScanFacts, started: float, *, reason: str, fallback: bool = False, attempts: int = 0
-) -> Outcome:
+def _offline(facts: ScanFacts, started: float, *, reason: str, fallback: bool = False, attempts: int = 0) -> Outcome:
     content = explain_offline(facts)
     return Outcome(
         provider="offline",

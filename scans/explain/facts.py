@@ -76,9 +76,7 @@ class RegionStats:
             centroid, peak, bbox = stats["centroid"], stats["peak"], stats["bbox"]
             return cls(
                 hot_fraction=_unit(stats["hot_fraction"], "hot_fraction"),
-                centroid=Point(
-                    _unit(centroid["x"], "centroid.x"), _unit(centroid["y"], "centroid.y")
-                ),
+                centroid=Point(_unit(centroid["x"], "centroid.x"), _unit(centroid["y"], "centroid.y")),
                 peak=Point(_unit(peak["x"], "peak.x"), _unit(peak["y"], "peak.y")),
                 bbox=Box(*(_unit(bbox[k], f"bbox.{k}") for k in ("x0", "y0", "x1", "y1"))),
                 quadrant=_choice(stats["quadrant"], QUADRANTS, "quadrant"),
@@ -133,20 +131,13 @@ class PredictionFacts:
         if not isinstance(self.display_name, str) or not _DISPLAY_NAME.fullmatch(self.display_name):
             raise ValueError("display_name must be a short model name")
         _choice(self.label, CLASS_NAMES, "label")
-        if not isinstance(self.probabilities, Mapping) or set(self.probabilities) != set(
-            CLASS_NAMES
-        ):
-            raise ValueError(
-                f"probabilities must have exactly the classes {', '.join(CLASS_NAMES)}"
-            )
+        if not isinstance(self.probabilities, Mapping) or set(self.probabilities) != set(CLASS_NAMES):
+            raise ValueError(f"probabilities must have exactly the classes {', '.join(CLASS_NAMES)}")
         # Frozen: store a plain dict in class order so iteration (and the prompt) is deterministic.
         object.__setattr__(
             self,
             "probabilities",
-            {
-                name: _unit(self.probabilities[name], f"probabilities[{name}]")
-                for name in CLASS_NAMES
-            },
+            {name: _unit(self.probabilities[name], f"probabilities[{name}]") for name in CLASS_NAMES},
         )
         if not isinstance(self.regions, RegionStats):
             raise ValueError("regions must be RegionStats (use RegionStats.from_stats)")

@@ -70,14 +70,11 @@ DIFFUSE_FRACTION = 0.35
 SMALL_MARGIN = 0.2
 
 
-REFUSED_NEXT_STEP = (
-    "Upload an axial brain MRI slice; if this is one, ask a reviewer to look at it."
-)
+REFUSED_NEXT_STEP = "Upload an axial brain MRI slice; if this is one, ask a reviewer to look at it."
 REFUSED_CAVEATS = (
     "The classifier only knows axial brain MRI slices: on any other image its four classes mean "
     "nothing, so its raw answer is kept for staff but not given as a result.",
-    "A refusal can be wrong: an unusual export of a real MRI slice may be refused, and a reviewer "
-    "can record that.",
+    "A refusal can be wrong: an unusual export of a real MRI slice may be refused, and a reviewer can record that.",
 )
 UNCERTAIN_CAVEAT = (
     "An uncertain result is one the model gets wrong far more often than the results it calls: "
@@ -98,9 +95,7 @@ def explain_offline(facts: ScanFacts) -> dict[str, Any]:
     findings.extend(CLASS_PROFILES[label][0] for label in labels)
     return {
         "summary": _summary(predictions),
-        "regions": [
-            f"{p.display_name} (Grad-CAM): {_describe_area(p.regions)}." for p in predictions
-        ],
+        "regions": [f"{p.display_name} (Grad-CAM): {_describe_area(p.regions)}." for p in predictions],
         "supporting_findings": findings,
         "caveats": [
             OFFLINE_NOTICE,
@@ -117,8 +112,7 @@ def _refused(predictions: tuple[PredictionFacts, ...]) -> dict[str, Any]:
     first = reasons[0].outcome_reason or "Not recognised as a brain MRI slice."
     return {
         "summary": (
-            f"{first} No tumour class is given for it. {REFUSED_NEXT_STEP} "
-            "Generated without a language model."
+            f"{first} No tumour class is given for it. {REFUSED_NEXT_STEP} Generated without a language model."
         ),
         "regions": [],
         "supporting_findings": [
@@ -132,18 +126,14 @@ def _summary(predictions: tuple[PredictionFacts, ...]) -> str:
     labels = {p.label for p in predictions}
     if len(labels) > 1:
         verdicts = ", ".join(
-            f"{p.display_name} says {CLASS_WORDS[p.label]} ({_pct(p.confidence)})"
-            for p in predictions
+            f"{p.display_name} says {CLASS_WORDS[p.label]} ({_pct(p.confidence)})" for p in predictions
         )
         opening = f"The models disagree: {verdicts}; treat the result as uncertain."
     elif len(predictions) > 1:
         names = " and ".join(p.display_name for p in predictions)
         scores = " and ".join(_pct(p.confidence) for p in predictions)
         together = "both" if len(predictions) == 2 else "all"
-        opening = (
-            f"{names} {together} classify this slice as {CLASS_WORDS[predictions[0].label]} "
-            f"({scores})."
-        )
+        opening = f"{names} {together} classify this slice as {CLASS_WORDS[predictions[0].label]} ({scores})."
     else:
         p = predictions[0]
         runner, runner_p = p.runner_up
@@ -186,8 +176,7 @@ def _probability_finding(p: PredictionFacts) -> str:
     )
     if p.confidence - runner_p < SMALL_MARGIN:
         finding += (
-            f" The margin over {CLASS_WORDS[runner]} is small, so {CLASS_WORDS[runner]} "
-            "should be considered as well."
+            f" The margin over {CLASS_WORDS[runner]} is small, so {CLASS_WORDS[runner]} should be considered as well."
         )
     return finding
 
@@ -195,11 +184,7 @@ def _probability_finding(p: PredictionFacts) -> str:
 def _describe_area(r: RegionStats) -> str:
     if r.hot_fraction == 0:
         return "no part of the heat map reaches half its maximum, so there is no distinct hot area"
-    where = (
-        "near the centre of the image"
-        if r.quadrant == "central"
-        else f"in the {r.quadrant} quadrant of the image"
-    )
+    where = "near the centre of the image" if r.quadrant == "central" else f"in the {r.quadrant} quadrant of the image"
     side = {"left": "image left", "right": "image right", "midline": "on the midline"}[r.side]
     text = (
         f"the hot area lies {where} ({r.vertical} part, {side}), centred {_pct(r.centroid.x)} "

@@ -173,12 +173,14 @@ def ood_markdown(ood: dict) -> list[str]:
             sources = ", ".join(
                 f"{source} {counts['refused']}/{counts['count']}" for source, counts in row.get("sources", {}).items()
             )
-            lines.append(
-                f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} | {sources} |"
-            )
+            lines.append(f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} | {sources} |")
         missed = development.get("not_refused", [])
         if missed:
-            lines += ["", "Not refused: " + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed)]
+            lines += [
+                "",
+                "Not refused: "
+                + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed),
+            ]
     if ood.get("notes"):
         lines += ["", "How these figures should be read:", ""] + [f"- {note}" for note in ood["notes"]]
     return lines

@@ -107,7 +107,7 @@ def input_stats(data: bytes | None, gray: np.ndarray) -> InputStats:
 
 
 def _pool(tensor, how: str):
-    """"mean": one average per channel; "gridN": an average per channel in each cell of an
+    """ "mean": one average per channel; "gridN": an average per channel in each cell of an
     N×N grid, which keeps where in the slice a pattern lies (an axial brain slice has a
     layout that a chest X-ray or a head CT does not share). Plain slicing, so every Keras
     backend pools the same way."""

@@ -33,11 +33,7 @@ def make_png(seed: int, *, extra_chunks: bytes = b"", size: int = 24) -> bytes:
     rows = b"".join(b"\x00" + rng.randbytes(size * 3) for _ in range(size))
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + header
-        + extra_chunks
-        + png_chunk(b"IDAT", zlib.compress(rows))
-        + png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + header + extra_chunks + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b"")
     )
 
 
@@ -91,7 +87,9 @@ def prediction(
 
 
 REFUSAL = "Not recognised as a brain MRI slice: colour image (62% of pixels coloured; an MRI slice is grey)."
-UNSURE = "Uncertain — needs a radiologist's read: the model's confidence (55%) is below the 82% it needs to make a call."
+UNSURE = (
+    "Uncertain — needs a radiologist's read: the model's confidence (55%) is below the 82% it needs to make a call."
+)
 UNSURE_PROBABILITIES = {"glioma": 0.55, "meningioma": 0.40, "notumor": 0.03, "pituitary": 0.02}
 
 

@@ -127,9 +127,7 @@ def test_the_input_checks_speak_before_the_score():
 
 
 def test_an_unsure_answer_is_uncertain_and_names_its_two_likeliest_classes():
-    decision = fitted_stats().decide(
-        ood.InputStats(0.0, 0.4, 1.0), 1.0, np.array([0.55, 0.40, 0.03, 0.02])
-    )
+    decision = fitted_stats().decide(ood.InputStats(0.0, 0.4, 1.0), 1.0, np.array([0.55, 0.40, 0.03, 0.02]))
     assert decision.outcome == ood.UNCERTAIN
     assert decision.reason == (
         "Uncertain — needs a radiologist's read: the model's confidence (55%) is below the 80% "
@@ -137,9 +135,7 @@ def test_an_unsure_answer_is_uncertain_and_names_its_two_likeliest_classes():
     )
 
 
-@pytest.mark.parametrize(
-    "value, shown", [(1.0, "100%"), (0.9996, "> 99%"), (0.5, "50%"), (0.004, "< 1%"), (0.0, "0%")]
-)
+@pytest.mark.parametrize("value, shown", [(1.0, "100%"), (0.9996, "> 99%"), (0.5, "50%"), (0.004, "< 1%"), (0.0, "0%")])
 def test_percentages_never_show_more_certainty_than_there_is(value, shown):
     assert ood.percent(value) == shown
 
@@ -202,7 +198,9 @@ def test_auroc_is_one_for_separated_scores_and_a_half_for_identical_ones():
 
 def test_called_report_counts_each_outcome():
     probs = np.eye(4)[[0, 1, 2, 3]] * 0.9 + 0.025
-    report = evaluation.called_report(probs, np.array([0, 1, 2, 0]), ["classified", "classified", "uncertain", "refused"])
+    report = evaluation.called_report(
+        probs, np.array([0, 1, 2, 0]), ["classified", "classified", "uncertain", "refused"]
+    )
     assert (report["called"], report["uncertain"], report["refused"]) == (2, 1, 1)
     assert report["coverage"] == 0.5 and report["accuracy_called"] == 1.0
 
@@ -247,7 +245,9 @@ def stained_tissue() -> np.ndarray:
     rgb = np.full((180, 240, 3), 235, dtype=np.uint8)
     for _ in range(60):
         cy, cx = rng.integers(0, 180), rng.integers(0, 240)
-        rgb[max(0, cy - 6) : cy + 6, max(0, cx - 6) : cx + 6] = (150, 60, 160) if rng.uniform() < 0.5 else (230, 150, 190)
+        rgb[max(0, cy - 6) : cy + 6, max(0, cx - 6) : cx + 6] = (
+            (150, 60, 160) if rng.uniform() < 0.5 else (230, 150, 190)
+        )
     return rgb
 
 

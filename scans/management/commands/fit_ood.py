@@ -111,9 +111,7 @@ class Command(BaseCommand):
 
         engine = Engine(registry.get_spec(model, weights_dir))
         self.stdout.write(f"scoring the validation slices and {ood_dir} through the engine…")
-        mri_scores = [
-            engine.predict(s.path.read_bytes()).ood_score for s, v in zip(samples, is_validation) if v
-        ]
+        mri_scores = [engine.predict(s.path.read_bytes()).ood_score for s, v in zip(samples, is_validation) if v]
         report = folder_report(engine, ood_dir, np.array(mri_scores))
         for name, row in report["categories"].items():
             self.stdout.write(f"  {name:<14} refused {row['refusal_rate']:.1%} of {row['count']}")
