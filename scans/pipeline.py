@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from scans.dicom.gate import modality_gated
 from scans.explain import Outcome, PredictionFacts, RegionStats, ScanFacts, explain, offline_fallback
 from scans.explain_settings import explain_config
 from scans.ml import registry
@@ -67,7 +68,7 @@ def classify_scan(scan_id: int, *, resent: bool = False) -> bool:
         with default_storage.open(scan.image.name, "rb") as handle:
             data = handle.read()
         for name in scan.requested_models:
-            outputs.append(_run_model(name, data))
+            outputs.append(modality_gated(_run_model(name, data), scan))
     except (ImageError, WeightsError) as error:
         _fail(scan_id, str(error), outputs)
         return False
