@@ -408,13 +408,20 @@ def finish(
     raw = evaluation.classification_report(evaluation.softmax(val_logits), val_labels)
     calibrated = evaluation.classification_report(evaluation.softmax(val_logits, temperature), val_labels)
     robustness = evaluation.robustness_report(logit_fn, [data.grays[i] for i in val_idx], val_labels, recipe.input_size)
-    # The refusal and abstention statistics belong to these weights: refit them every time.
+    # The refusal and abstention statistics belong to these weights: refit them every time,
+    # leaving out the head CT slices the dataset files as MRI (fitted on, CT would look normal).
+    not_mri = ood.known_not_brain_mri()
+
+    def brain_mri(indices):
+        return [i for i in indices if str(data.samples[i].path.relative_to(data.data_dir)) not in not_mri]
+
+    ood_train, ood_val = brain_mri(data.train_idx), brain_mri(val_idx)
     ood_section = ood.fit_for_model(
         model,
-        train_grays=[data.grays[i] for i in data.train_idx],
-        train_labels=labels[data.train_idx],
-        val_grays=[data.grays[i] for i in val_idx],
-        val_labels=val_labels,
+        train_grays=[data.grays[i] for i in ood_train],
+        train_labels=labels[ood_train],
+        val_grays=[data.grays[i] for i in ood_val],
+        val_labels=labels[ood_val],
         temperature=temperature,
         input_size=recipe.input_size,
         out_path=out_path.with_name(f"{recipe.model}.ood.npz"),

@@ -27,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--robustness", action="store_true", help="also measure under export perturbations")
         parser.add_argument("--files", metavar="LIST", help="evaluate only these paths (one per line, relative)")
         parser.add_argument("--ood-dir", metavar="DIR", help="non-MRI images, one sub-folder per category")
+        parser.add_argument(
+            "--localisation",
+            action="store_true",
+            help="pointing game of both heat maps on the images with a tumour mask (DATA_DIR/../masks/<class>/)",
+        )
 
     def handle(self, *args, data_dir, model, **options):
         from scans.ml import ood
@@ -75,11 +80,28 @@ class Command(BaseCommand):
             from scans.ml.ood_report import folder_report
 
             report["ood"] = folder_report(engine, Path(options["ood_dir"]), scores)
+        if options["localisation"]:
+            report["localisation"] = self._localisation(engine, samples)
         if options["robustness"]:
             report["robustness"] = evaluation.robustness_report(engine.probabilities, grays, labels, size)
         if options["plots"]:
             self._save_plots(Path(options["plots"]), report, probs, labels)
         self.stdout.write(json.dumps(report, indent=2) if options["json"] else self._as_text(report))
+
+    def _localisation(self, engine, samples) -> dict:
+        from scans.ml.localisation import localisation_report
+        from scans.ml.training import mask_path_for
+
+        def maps_for(data: bytes) -> dict:
+            maps = engine.explain_maps(data, engine.predict(data))
+            return {"gradcam": maps.gradcam.raw, "saliency": maps.saliency.raw}
+
+        items = [
+            (s.path, mask_path_for(s.path), CLASS_NAMES[s.label]) for s in samples if mask_path_for(s.path).is_file()
+        ]
+        if not items:
+            raise CommandError("--localisation needs tumour masks in DATA_DIR/../masks/<class>/; none were found.")
+        return localisation_report(items, maps_for)
 
     def _save_plots(self, folder: Path, report: dict, probs, labels) -> None:
         from scans.ml.plots import confusion_matrix_png, reliability_png
@@ -111,10 +133,18 @@ class Command(BaseCommand):
             f"accuracy on what is called  {called['accuracy_called']:.4f}",
         ]
         if "ood" in report:
-            lines += ["", f"not brain MRI: {report['ood']['folder']}, AUROC {report['ood'].get('auroc', float('nan')):.4f}"]
+            lines += [
+                "",
+                f"not brain MRI: {report['ood']['folder']}, AUROC {report['ood'].get('auroc', float('nan')):.4f}",
+            ]
             for name, row in report["ood"]["categories"].items():
                 lines.append(f"  refused {row['refusal_rate']:>7.1%} of {row['count']:>4}  {name}")
             lines.append(f"  refused {report['ood']['refusal_rate']:>7.1%} of {report['ood']['count']:>4}  all")
+        for name, row in report.get("localisation", {}).items():
+            lines.append(
+                f"{name}: pointing game {row['pointing_game']:.4f}, energy inside the mask "
+                f"{row['energy_inside']:.4f} ({row['images']} images with a mask)"
+            )
         for name, accuracy in report.get("robustness", {}).items():
             lines.append(f"robustness {name:<18}{accuracy:.4f}")
         for item in report["skipped"]:
