@@ -106,9 +106,13 @@ def _png_uri(png: bytes) -> str:
 
 
 def _render(template: str, context: dict) -> bytes:
+    from PIL import ImageFile
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES; left on, every
+    # later upload check in this worker would accept truncated images. Ours are never truncated.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     html = render_to_string(template, context)
     # data: URIs only: a report shows what we inlined and fetches nothing, even if a text
     # field held a URL.

@@ -152,3 +152,14 @@ def test_a_review_makes_a_new_report_and_the_old_one_is_deleted(patient, owner, 
 
     assert "Final result — reviewed" in pdf_text(data)
     assert len(default_storage.listdir("reports")[1]) == 1
+
+
+def test_rendering_a_report_leaves_truncated_uploads_refused_in_the_same_process(patient):
+    # WeasyPrint switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on when imported; a
+    # worker that rendered a report must still refuse a truncated upload.
+    from scans.images import ImageRejected, image_inspect
+    from tests.scans.test_images import png_bytes
+
+    text_of(explained(done_scan(patient)))
+    with pytest.raises(ImageRejected, match="damaged or truncated"):
+        image_inspect(data=png_bytes(256, 256)[:-30], max_bytes=10**6, max_pixels=10**6, min_side=64)
