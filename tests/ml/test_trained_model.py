@@ -75,7 +75,7 @@ def test_classify_prints_one_json_line_per_file_and_keeps_going_after_a_bad_one(
         timeout=300,
     )
     lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert [line["file"] for line in lines] == files
+    assert [line["file"] for line in lines] == files, run.stderr[-3000:]
     assert run.returncode == 1
     assert "error" in lines[1] and "PNG or JPEG" in lines[1]["error"]
     for line in (lines[0], lines[2]):
