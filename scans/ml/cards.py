@@ -116,7 +116,12 @@ def ood_markdown(ood: dict) -> list[str]:
         f"{ood['min_dark_fraction']:.1%} of pixels",
         f"- score limit {ood['score_limit']:.3f} (1 is a typical training slice), chosen so that at most 1 % of "
         f"the validation slices are refused; confidence threshold {ood['confidence_threshold']:.4f}, the lowest "
-        f"whose called validation slices are at least {ood.get('target_accuracy', 0.995):.1%} accurate",
+        f"whose called validation slices are at least {ood.get('target_accuracy', 0.995):.1%} accurate"
+        + (
+            f", lowered where needed so that at least {ood['min_coverage']:.0%} of them are called"
+            if ood.get("min_coverage")
+            else ""
+        ),
         f"- command: `{ood.get('command', '')}`",
     ]
     left_out = ood.get("left_out_not_brain_mri")

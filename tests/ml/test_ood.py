@@ -277,3 +277,17 @@ def test_a_stained_tissue_section_is_refused_as_a_colour_image():
 def test_a_chart_on_white_is_refused_for_its_missing_dark_background():
     chart = line_chart()
     assert fitted_stats().input_refusal(stats_of(encode(chart), chart)).startswith("almost no dark background")
+
+
+def test_abstention_never_leaves_fewer_than_the_minimum_coverage_called():
+    from scans.ml.ood import choose_confidence_threshold
+
+    confidence = np.linspace(0.99, 0.40, 100)
+    correct = np.ones(100, bool)
+    correct[5::7] = False  # mistakes at every confidence: 99.6 % is reached only at the top 5
+    strict = choose_confidence_threshold(confidence, correct, 0.996)
+    assert (confidence >= strict).sum() == 5
+    floored = choose_confidence_threshold(confidence, correct, 0.996, min_coverage=0.9)
+    assert (confidence >= floored).sum() == 90
+    # When the target is met with more coverage than the floor, the floor changes nothing.
+    assert choose_confidence_threshold(confidence, np.ones(100, bool), 0.996, min_coverage=0.9) < 0.41
