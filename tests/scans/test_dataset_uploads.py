@@ -21,7 +21,10 @@ def sample_of_each_mode() -> list[str]:
 
 
 def test_every_image_mode_in_the_dataset_is_accepted():
-    for relative in sample_of_each_mode():
+    samples = sample_of_each_mode()
+    # The dataset README lists four PIL modes; an empty or unreadable manifest must not pass.
+    assert len(samples) == 4, samples
+    for relative in samples:
         data = (DATASET_DIR / relative).read_bytes()
         clean = image_clean(data=data, max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
         assert clean.width > 0, relative
