@@ -83,3 +83,22 @@ def test_an_unreachable_database_makes_it_unhealthy_not_an_error(client, db, wei
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "error: OperationalError"
+
+
+def test_a_real_weights_file_with_one_byte_changed_makes_it_unhealthy(client, db, monkeypatch, tmp_path):
+    # No registry function is replaced here: the committed files, copied, one byte flipped.
+    import shutil
+
+    for source in registry.WEIGHTS_DIR.glob("custom_cnn.*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    weights = tmp_path / "custom_cnn.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    checks._verified.clear()
+
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "does not match its card" in response.json()["checks"]["weights:custom_cnn"]
+    checks._verified.clear()
