@@ -10,6 +10,12 @@ import io
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+# For the model card: what augment() does, in words.
+DESCRIPTION = (
+    "flips, ±12° rotation, ±12% scale, shifts, brightness, contrast, gamma, CLAHE (30 %), blur, sharpening, "
+    "down-and-up scaling, JPEG quality 20–90, noise, smooth bias field"
+)
+
 
 def augment(
     square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | None = None, mask: np.ndarray | None = None

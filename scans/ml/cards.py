@@ -5,6 +5,12 @@ from pathlib import Path
 
 from scans.ml.classes import CLASS_NAMES
 
+# What cards written before the training step recorded its augmentation were trained with.
+PRE_BIAS_FIELD_AUGMENTATION = (
+    "flips, ±12° rotation, ±12% scale, shifts, brightness, contrast, gamma, CLAHE, blur, sharpening, "
+    "down-and-up scaling, JPEG quality 20–90, noise"
+)
+
 
 def write_card(card: dict, json_path: Path) -> Path:
     """Write the JSON card and a Markdown twin (same stem, .md); returns the Markdown path."""
@@ -42,8 +48,7 @@ def render_markdown(card: dict) -> str:
         f"- command: `{card.get('command', '')}`",
         f"- epochs {recipe['epochs']} (ran {training['epochs_run']}, best {training['best_epoch']}), "
         f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}",
-        "- augmentation: flips, ±12° rotation, ±12% scale, shifts, brightness, contrast, gamma, CLAHE, "
-        "blur, sharpening, down-and-up scaling, JPEG quality 20–90, noise",
+        f"- augmentation: {card.get('augmentation', PRE_BIAS_FIELD_AUGMENTATION)}",
         f"- after training, BatchNorm statistics re-estimated on "
         f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
         f"- training time: {training['seconds'] / 60:.1f} min on {training['machine']}",

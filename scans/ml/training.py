@@ -21,6 +21,7 @@ import numpy as np
 
 from scans.ml import evaluation, ood
 from scans.ml.architectures import ARCHITECTURES
+from scans.ml.augment import DESCRIPTION as AUGMENTATION_DESCRIPTION
 from scans.ml.augment import augment
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.dataset import MASKS_MANIFEST, duplicate_groups, list_samples, stratified_group_split
@@ -465,6 +466,7 @@ def finish(
             "ece_after_calibration": calibrated["ece"],
             "reliability_after": evaluation.reliability_bins(evaluation.softmax(val_logits, temperature), val_labels),
         },
+        "augmentation": AUGMENTATION_DESCRIPTION,
         "robustness": robustness,
         "ood": ood_section,
         "validation_files": [str(samples[i].path.relative_to(data.data_dir)) for i in val_idx],
