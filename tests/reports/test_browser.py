@@ -42,8 +42,12 @@ def finished_upload(team, owner):
 
 
 def test_a_clinician_follows_the_bell_and_takes_the_results_out(
-    live_server, browser_page, owner, finished_upload, monkeypatch
-):  # noqa: F811
+    live_server,
+    browser_page,  # noqa: F811 (the fixture imported above)
+    owner,
+    finished_upload,
+    monkeypatch,
+):
     patient, scans = finished_upload
     monkeypatch.setattr(render_report, "delay", lambda *args: render_report(*args))
     page = browser_page
