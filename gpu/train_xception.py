@@ -8,34 +8,33 @@ parts under 16 MiB (gpu.parts), a manifest with the run's history, and the log, 
 short still returns its best epoch. train()'s finishing step (BatchNorm statistics, calibration,
 robustness) does not run here: gpu.assemble runs it on the CPU under TensorFlow, on the original
 images the portal will serve, where no device minute is spent on it.
+
+The Keras backend comes from the environment (run.sh and rehearse.py set KERAS_BACKEND=jax),
+never from this module: set here, it would leak into every process a test run starts later.
 """
 
+import argparse
+import contextlib
+import hashlib
+import json
+import math
 import os
+import platform
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-# Before keras is imported: the GPU image has JAX and no TensorFlow. Tests set tensorflow.
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import tarfile  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gpu import parts  # noqa: E402
-from gpu.payload import DATA_ARCHIVE, DATASET_FOLDER, GROUPS_JSON, PAYLOAD_JSON  # noqa: E402
-from scans.ml import architectures, training  # noqa: E402
-from scans.ml.training import CACHE_SIDE, AugmentedBatches, Recipe, train  # noqa: E402
+from gpu import parts
+from gpu.payload import DATA_ARCHIVE, DATASET_FOLDER, GROUPS_JSON, PAYLOAD_JSON
+from scans.ml import architectures, training
+from scans.ml.training import CACHE_SIDE, AugmentedBatches, Recipe, train
 
 MODEL = "xception"
 # Layers that stay float32 under a mixed policy, as Keras advises for a model's outputs: a

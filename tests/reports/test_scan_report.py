@@ -160,6 +160,8 @@ def test_rendering_a_report_leaves_truncated_uploads_refused_in_the_same_process
     from scans.images import ImageRejected, image_inspect
     from tests.scans.test_images import png_bytes
 
-    text_of(explained(done_scan(patient)))
+    scan = done_scan(patient)
+    explained(scan)
+    assert "not a medical device" in text_of(scan)
     with pytest.raises(ImageRejected, match="damaged or truncated"):
         image_inspect(data=png_bytes(256, 256)[:-30], max_bytes=10**6, max_pixels=10**6, min_side=64)
