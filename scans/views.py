@@ -14,6 +14,7 @@ from notifications.batches import batch_record
 from scans import selectors, services
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
+from scans.history import patient_history_page
 from scans.models import Outcome, Scan
 from scans.uploads import dicom_upload_submit, is_dicom_upload
 
@@ -88,7 +89,8 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=patient)
     context = {
         "patient": patient,
-        "page": _page(request, selectors.patient_timeline(patient=patient), 50),
+        # A DICOM series is one row (scans.history), a PNG or JPEG scan one row each.
+        "page": patient_history_page(patient=patient, number=request.GET.get("page"), size=50),
         "chart": selectors.patient_chart_points(patient=patient),
     }
     return render(request, "scans/patient_detail.html", context)

@@ -5,7 +5,8 @@ the summary counts the slices per final result and puts the most suspicious firs
 tumour class before anything else, then the highest tumour probability any model gave.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
@@ -45,17 +46,38 @@ def exam_get(*, user: User, exam_id: int) -> Exam:
 
 
 def exam_slices(*, exam: Exam) -> list[Scan]:
-    scans = with_final_result(
-        exam.scans.prefetch_related(Prefetch("predictions", Prediction.objects.order_by("model_name")))
-    )
+    return _in_series_order(_with_results(exam.scans.all()))
+
+
+def exam_summary(*, exam: Exam) -> ExamSummary:
+    return _summarise(exam, exam_slices(exam=exam))
+
+
+def exam_summaries(*, exam_ids: Iterable[int]) -> dict[int, ExamSummary]:
+    """The summaries of several exams (a page of the case history) in a fixed number of
+    queries, however many exams and slices."""
+    ids = list(exam_ids)
+    if not ids:
+        return {}
+    exams = Exam.objects.in_bulk(ids)
+    slices: dict[int, list[Scan]] = defaultdict(list)
+    for scan in _with_results(Scan.objects.filter(exam_id__in=ids)):
+        slices[scan.exam_id].append(scan)
+    return {pk: _summarise(exams[pk], _in_series_order(slices[pk])) for pk in ids if pk in exams}
+
+
+def _with_results(scans):
+    return with_final_result(scans.prefetch_related(Prefetch("predictions", Prediction.objects.order_by("model_name"))))
+
+
+def _in_series_order(scans: Iterable[Scan]) -> list[Scan]:
     ordered = sorted(scans, key=lambda scan: series_order(scan.dicom))
     for number, scan in enumerate(ordered, start=1):
         scan.series_index = number  # "slice 3 of 24", as the browser counts
     return ordered
 
 
-def exam_summary(*, exam: Exam) -> ExamSummary:
-    slices = exam_slices(exam=exam)
+def _summarise(exam: Exam, slices: list[Scan]) -> ExamSummary:
     finished = [scan for scan in slices if final_result_of(scan) is not None]
     return ExamSummary(
         exam=exam,
