@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
         REGENERATE = "regenerate", "Regenerated the explanation"
         DELETE = "delete", "Deleted"
         EXPORT = "export", "Exported (PDF report or CSV)"
+        # A possible wrong-patient upload the user chose to let through (issue 12): its own
+        # event, so "who overrode a Patient ID mismatch?" is one query.
+        IDENTIFIERS_OVERRIDE = "ids_override", "Uploaded despite the file's different Patient ID"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PROTECT: a user who appears in the trail cannot be deleted and take their history along.

@@ -39,6 +39,7 @@ def dicom_upload_submit(
     acquisition_date: date | None = None,
     identifiers_differ_ok: bool = False,
     on_created: Callable[[Model], None] | None = None,
+    on_identifiers_override: Callable[[Model], None] | None = None,
 ) -> Upload:
     """Validates and stores a DICOM file or zip; its slices are queued on commit.
 
@@ -56,4 +57,5 @@ def dicom_upload_submit(
         acquisition_date=acquisition_date,
         identifiers_differ_ok=identifiers_differ_ok,
         on_created=on_created,
+        on_identifiers_override=on_identifiers_override,
     )

@@ -140,7 +140,13 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
         }
         try:
             if is_dicom_upload(file):
-                made = dicom_upload_submit(**fields, identifiers_differ_ok=form.cleaned_data["identifiers_differ_ok"])
+                made = dicom_upload_submit(
+                    **fields,
+                    identifiers_differ_ok=form.cleaned_data["identifiers_differ_ok"],
+                    on_identifiers_override=lambda exam: audit_record(
+                        request=request, action=AuditEvent.Action.IDENTIFIERS_OVERRIDE, obj=exam
+                    ),
+                )
                 scans.extend(made.scans)
             else:
                 scans.append(services.scan_submit(**fields))

@@ -104,6 +104,9 @@ class PatientScanListView(APIView):
             acquisition_date=fields["acquisition_date"],
             identifiers_differ_ok=fields["identifiers_differ_ok"],
             on_created=lambda obj: audit_record(request=request, action=AuditEvent.Action.CREATE, obj=obj),
+            on_identifiers_override=lambda exam: audit_record(
+                request=request, action=AuditEvent.Action.IDENTIFIERS_OVERRIDE, obj=exam
+            ),
         )
         batch_record(uploaded_by=request.user, scans=upload.scans, key=fields["batch"])
         context = {"request": request}

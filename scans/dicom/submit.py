@@ -67,8 +67,13 @@ def dicom_submit(
     acquisition_date: date | None = None,
     identifiers_differ_ok: bool = False,
     on_created: Callable[[Model], None] | None = None,
+    on_identifiers_override: Callable[[Exam], None] | None = None,
 ) -> Upload:
-    """Validates a DICOM file or zip, stores its slices de-identified, queues them on commit."""
+    """Validates a DICOM file or zip, stores its slices de-identified, queues them on commit.
+
+    `on_created` runs for each exam and scan made, `on_identifiers_override` for each exam
+    that took slices whose Patient ID differs from the patient's MRN because the user said
+    so (the audit writes), both inside the upload's transaction."""
     stored: list[_Stored] = []
     skipped: list[str] = []
     try:
@@ -88,6 +93,9 @@ def dicom_submit(
             if on_created is not None:
                 for obj in upload.created:
                     on_created(obj)
+            if differ and on_identifiers_override is not None:
+                for exam in upload.exams:
+                    on_identifiers_override(exam)
             ids = [obj.pk for obj in upload.created if isinstance(obj, Scan)]
             transaction.on_commit(lambda: _enqueue(ids))
             transaction.on_commit(lambda: _delete(upload.unused_files))

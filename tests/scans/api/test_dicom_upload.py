@@ -167,6 +167,25 @@ def test_a_file_of_another_patient_is_refused_unless_the_uploader_says_so(owner_
     assert AuditEvent.objects.filter(action="create", object_type="exam", object_id=str(exam.pk)).exists()
 
 
+def test_an_accepted_identifiers_mismatch_is_its_own_audit_event(owner_api, owner, team):
+    patient = PatientFactory(team=team, created_by=owner, medical_record_number="MRN-1")
+    upload(owner_api, patient, dicom_bytes(mr_dataset(ramp())), identifiers_differ_ok="true")
+    exam = Exam.objects.get()
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.IDENTIFIERS_OVERRIDE)
+    assert (event.actor, event.object_type, event.object_id, event.patient_id) == (
+        owner,
+        "exam",
+        str(exam.pk),
+        patient.pk,
+    )
+    assert FORBIDDEN["PatientID"] not in str(event.__dict__)
+
+
+def test_no_override_is_recorded_when_the_identifiers_match_even_if_the_box_was_ticked(owner_api, patient):
+    assert upload(owner_api, patient, dicom_bytes(mr_dataset(ramp())), identifiers_differ_ok="true").status_code == 202
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.IDENTIFIERS_OVERRIDE).exists()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -4,6 +4,7 @@ JavaScript turns a zipped series into its slices, or says why not."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from audit.models import AuditEvent
 from scans.models import Exam, Scan
 from tests.dicom_files import SAGITTAL, dicom_bytes, mr_dataset, ramp, zipped
 from tests.factories import PatientFactory
@@ -52,6 +53,14 @@ def test_a_series_of_another_patient_is_refused_with_the_reason(logged_in, patie
     body = post(logged_in, patient, series_zip()).content.decode()
     assert "Patient ID is not this patient" in body
     assert not Scan.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.IDENTIFIERS_OVERRIDE).exists()
+
+
+def test_letting_a_series_of_another_patient_through_is_recorded_in_the_audit_trail(logged_in, owner, patient):
+    post(logged_in, patient, series_zip(), identifiers_differ_ok="on")
+    exam = Exam.objects.get()
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.IDENTIFIERS_OVERRIDE)
+    assert (event.actor, event.object_id, event.patient_id) == (owner, str(exam.pk), patient.pk)
 
 
 def test_the_scan_page_shows_the_acquisition_and_warns_about_a_sagittal_slice_with_burned_in_text(logged_in, patient):
