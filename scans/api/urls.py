@@ -14,6 +14,7 @@ urlpatterns = [
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/scans/", views.PatientScanListView.as_view(), name="patient-scans"),
     path("exams/<int:exam_id>/", ExamDetailView.as_view(), name="exam-detail"),
+    path("exams/<int:exam_id>/report.pdf", reports.ExamReportView.as_view(), name="exam-report"),
     path("scans/<int:scan_id>/", views.ScanDetailView.as_view(), name="scan-detail"),
     path("scans/<int:scan_id>/reviews/", views.ScanReviewListView.as_view(), name="scan-reviews"),
     path("scans/<int:scan_id>/image/", files.ScanImageView.as_view(), name="scan-image"),

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scans import selectors
+from scans.dicom.exams import exam_get
 from scans.reports import exports, services
 from scans.reports.audit import audit_export, audit_export_many
 from scans.reports.responses import pdf_response
@@ -59,6 +60,19 @@ class PatientReportView(APIView):
         if not report.ready:
             return _pending()
         audit_export(request=request, obj=patient)
+        return pdf_response(report)
+
+
+class ExamReportView(APIView):
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 202: OpenApiTypes.OBJECT})
+    def get(self, request: Request, exam_id: int):
+        exam = exam_get(user=request.user, exam_id=exam_id)
+        report = services.exam_report(exam=exam)
+        if not report.ready:
+            return _pending()
+        audit_export(request=request, obj=exam)
         return pdf_response(report)
 
 

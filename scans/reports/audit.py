@@ -11,7 +11,7 @@ from audit.services import audit_record
 
 
 def audit_export(*, request: HttpRequest, obj: Model) -> None:
-    """A scan's or a patient's report or export."""
+    """A scan's, an exam's or a patient's report or export."""
     audit_record(request=request, action=AuditEvent.Action.EXPORT, obj=obj)
 
 

@@ -6,7 +6,7 @@ import hashlib
 from django.db.models import Count, Max, Prefetch
 
 from scans.final_result import with_final_result
-from scans.models import Patient, Prediction, Review, Scan
+from scans.models import Exam, Patient, Prediction, Review, Scan
 
 # Bump when the report's layout changes: every cached report is then drawn again.
 LAYOUT_VERSION = "2"
@@ -55,6 +55,21 @@ def patient_fingerprint(patient: Patient) -> str:
     }
     updated = totals["updated"].isoformat() if totals["updated"] else None
     return _digest([LAYOUT_VERSION, patient.pk, *_patient_parts(patient), totals["n"], updated, latest])
+
+
+def exam_fingerprint(exam: Exam) -> str:
+    """Changes when the patient, the series, any of its slices, their results or reviews change."""
+    scans = exam.scans.order_by()
+    totals = scans.aggregate(n=Count("pk"), updated=Max("updated_at"))
+    latest = {
+        "predictions": Prediction.objects.filter(scan__exam=exam).aggregate(n=Count("pk"), m=Max("pk")),
+        "reviews": Review.objects.filter(scan__exam=exam).aggregate(m=Max("pk")),
+    }
+    updated = totals["updated"].isoformat() if totals["updated"] else None
+    series = [exam.modality, exam.orientation, exam.series_description, exam.identifiers_differ]
+    return _digest(
+        [LAYOUT_VERSION, "exam", exam.pk, *_patient_parts(exam.patient), series, totals["n"], updated, latest]
+    )
 
 
 def _patient_parts(patient: Patient) -> list:

@@ -15,9 +15,10 @@ from django.utils import timezone
 from PIL import Image
 
 from scans import selectors
+from scans.dicom.exams import exam_summary
 from scans.final_result import final_result_of
 from scans.ml import registry
-from scans.models import Patient, Scan
+from scans.models import Exam, Patient, Scan
 from scans.reports.chart import trend_chart_png
 from scans.templatetags.portal import RESULT_DISPLAY
 
@@ -26,6 +27,10 @@ FIGURE_PX = 700
 THUMBNAIL_PX = 120
 # A patient's report lists at most this many scans; the CSV export has them all.
 PATIENT_REPORT_MAX_SCANS = 300
+# An exam's report shows this many slices with their images, the most suspicious first; the
+# summary counts every slice, and each slice's own report has the rest.
+EXAM_REPORT_MAX_SLICES = 60
+EXAM_FIGURE_PX = 300
 
 
 def scan_report_pdf(scan: Scan) -> bytes:
@@ -64,6 +69,50 @@ def patient_report_pdf(patient: Patient) -> bytes:
         **_common(),
     }
     return _render("reports/patient_report.html", context)
+
+
+def exam_report_pdf(exam: Exam) -> bytes:
+    """`exam` with its patient (and team) loaded; the summary is the exam page's (scans.dicom.exams)."""
+    summary = exam_summary(exam=exam)
+    shown = summary.most_suspicious[:EXAM_REPORT_MAX_SLICES]
+    rows = []
+    for scan in shown:
+        predictions = list(scan.predictions.all())
+        first = predictions[0] if predictions else None
+        rows.append(
+            {
+                "scan": scan,
+                "predictions": predictions,
+                "prediction": first,
+                "image": _data_uri(scan.image.name, EXAM_FIGURE_PX),
+                "overlay": _data_uri(first.gradcam.name, EXAM_FIGURE_PX) if first and first.gradcam else None,
+            }
+        )
+    predictions = [p for scan in summary.slices for p in scan.predictions.all()]
+    first_slice = summary.slices[0] if summary.slices else None
+    failed = sum(1 for scan in summary.slices if scan.status == Scan.Status.FAILED)
+    context = {
+        "exam": exam,
+        "patient": exam.patient,
+        "summary": summary,
+        "count": len(summary.slices),
+        "failed": failed,
+        "classifying": summary.pending - failed,
+        "facts": first_slice.dicom if first_slice else {},
+        "rows": rows,
+        "more": len(summary.most_suspicious) - len(shown),
+        "models": _models(_distinct_models(predictions)),
+        **_common(),
+    }
+    return _render("reports/exam_report.html", context)
+
+
+def _distinct_models(predictions) -> list:
+    """One prediction per model and version, so the model table lists each once."""
+    seen = {}
+    for p in predictions:
+        seen.setdefault((p.model_name, p.model_version), p)
+    return [seen[key] for key in sorted(seen)]
 
 
 def _common() -> dict:

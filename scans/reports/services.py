@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from kombu.exceptions import OperationalError
 
-from scans.models import Patient, Scan
+from scans.models import Exam, Patient, Scan
 from scans.reports import cache, loading
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,11 @@ def scan_report(*, scan: Scan) -> Report:
 def patient_report(*, patient: Patient) -> Report:
     """`patient` must already have passed the visibility selector."""
     return _ready_or_queued(kind="patient", object_id=patient.pk, fingerprint=loading.patient_fingerprint(patient))
+
+
+def exam_report(*, exam: Exam) -> Report:
+    """`exam` must already have passed the visibility selector (scans.dicom.exams.exam_get)."""
+    return _ready_or_queued(kind="exam", object_id=exam.pk, fingerprint=loading.exam_fingerprint(exam))
 
 
 def _ready_or_queued(*, kind: str, object_id: int, fingerprint: str) -> Report:

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from scans.models import Patient, Scan
+from scans.models import Exam, Patient, Scan
 from scans.reports import cache, loading, pdf
 
 logger = logging.getLogger(__name__)
@@ -28,4 +28,11 @@ def render_report(kind: str, object_id: int) -> None:
         name = cache.report_name(kind=kind, object_id=object_id, fingerprint=loading.patient_fingerprint(patient))
         if not cache.report_exists(name):
             cache.report_store(name=name, pdf=pdf.patient_report_pdf(patient), kind=kind, object_id=object_id)
+    elif kind == "exam":
+        exam = Exam.objects.select_related("patient", "patient__team").filter(pk=object_id).first()
+        if exam is None:
+            return
+        name = cache.report_name(kind=kind, object_id=object_id, fingerprint=loading.exam_fingerprint(exam))
+        if not cache.report_exists(name):
+            cache.report_store(name=name, pdf=pdf.exam_report_pdf(exam), kind=kind, object_id=object_id)
     logger.info("%s report %s rendered", kind, object_id)

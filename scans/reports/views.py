@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from scans import selectors
+from scans.dicom.exams import exam_get
 from scans.reports import exports, services
 from scans.reports.audit import audit_export, audit_export_many
 from scans.reports.responses import pdf_response
@@ -45,6 +46,16 @@ def patient_report(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not report.ready:
         return _pending(request, "the patient's case history")
     audit_export(request=request, obj=patient)
+    return pdf_response(report)
+
+
+@login_required
+def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = exam_get(user=request.user, exam_id=exam_id)
+    report = services.exam_report(exam=exam)
+    if not report.ready:
+        return _pending(request, f"exam {exam.pk}")
+    audit_export(request=request, obj=exam)
     return pdf_response(report)
 
 

@@ -111,10 +111,12 @@ GRID: dict[str, Expect] = {
     "scans/export.csv": LIST_PAGE,
     "scans/<int:scan_id>/report.pdf": Expect(get=(LOGIN, GONE, 202, 202, 202, GONE)),
     "patients/<int:patient_id>/report.pdf": Expect(get=(LOGIN, GONE, 202, 202, 202, GONE)),
+    "exams/<int:exam_id>/report.pdf": Expect(get=(LOGIN, GONE, 202, 202, 202, GONE)),
     "patients/<int:patient_id>/export.csv": TEAM_PAGE,
     "api/v1/scans/export.csv": Expect(get=(401, 200, 200, 200, 200, 200)),
     "api/v1/scans/<int:scan_id>/report.pdf": Expect(get=(401, GONE, 202, 202, 202, GONE)),
     "api/v1/patients/<int:patient_id>/report.pdf": Expect(get=(401, GONE, 202, 202, 202, GONE)),
+    "api/v1/exams/<int:exam_id>/report.pdf": Expect(get=(401, GONE, 202, 202, 202, GONE)),
     "api/v1/patients/<int:patient_id>/export.csv": TEAM_API,
     # Notifications: each person's own; the one named here exists for nobody.
     "notifications/": LIST_PAGE,
