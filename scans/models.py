@@ -87,6 +87,10 @@ class Scan(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The same image uploaded twice for one patient (scans.duplicates) is looked up on every scan page.
+            models.Index(fields=["patient", "sha256"], name="scan_patient_sha256"),
+        ]
 
     def __str__(self) -> str:
         return f"Scan {self.pk}"

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Team, User
+from scans.duplicates import with_earlier_copy
 from scans.final_result import RESULT_KEYS, TUMOUR_CLASSES, final_result_of, risk_rank, with_final_result
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
@@ -58,8 +59,10 @@ def scan_get(*, user: User, scan_id: int) -> Scan:
 
 def patient_scans(*, patient: Patient) -> QuerySet[Scan]:
     """A patient's scans, newest first, with what their list views show."""
-    return with_final_result(
-        patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
+    return with_earlier_copy(
+        with_final_result(
+            patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
+        )
     )
 
 

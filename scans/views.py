@@ -6,12 +6,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.services import audit_list, audit_record
 from notifications.batches import batch_record
 from scans import selectors, services
+from scans.duplicates import earlier_copy_of
 from scans.explain_settings import gemini_mode
 from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
 from scans.history import patient_history_page
@@ -112,6 +114,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         scans, failures = _submit_all(request, form)
         batch_record(uploaded_by=request.user, scans=scans)
+        _warn_of_repeats(request, scans)
         if scans and not failures:
             messages.success(request, f"{len(scans)} scan(s) uploaded.")
             return (
@@ -155,6 +158,20 @@ def _submit_all(request: HttpRequest, form: UploadForm) -> tuple[list, list[tupl
     return scans, failures
 
 
+def _warn_of_repeats(request: HttpRequest, scans: list) -> None:
+    """Accepted, but said: several files land on the patient page, not on each scan's page
+    where the notice with its link is (templates/scans/partials/duplicate_notice.html)."""
+    for scan in scans:
+        earlier = earlier_copy_of(scan)
+        if earlier is not None:
+            name = scan.original_filename or f"Scan {scan.pk}"
+            messages.warning(
+                request,
+                f"{name} (scan {scan.pk}): the same image was uploaded on "
+                f"{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M} as scan {earlier.pk}. Both are kept.",
+            )
+
+
 def _model_called(scan) -> bool:
     result = selectors.final_result_of(scan)
     return result is not None and result.model_outcome == Outcome.CLASSIFIED
@@ -180,7 +197,9 @@ def _scan_context(request: HttpRequest, scan, review_form: ReviewForm | None = N
 def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
     audit_record(request=request, action=AuditEvent.Action.VIEW, obj=scan)
-    return render(request, "scans/scan_detail.html", _scan_context(request, scan))
+    # The same patient's scan, so visible to whoever may see this one (scans.duplicates).
+    context = {**_scan_context(request, scan), "earlier_copy": earlier_copy_of(scan)}
+    return render(request, "scans/scan_detail.html", context)
 
 
 @login_required

@@ -49,7 +49,8 @@ class ScanFactory(factory.django.DjangoModelFactory):
     uploaded_by = factory.SelfAttribute("patient.created_by")
     image = factory.LazyFunction(lambda: image_store(png=png_bytes(), folder=SCAN_FOLDER))
     original_filename = "scan.png"
-    sha256 = "0" * 64
+    # Distinct per scan: two equal digests for one patient are the same image uploaded twice (scans.duplicates).
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
     width = 64
     height = 64
     requested_models = factory.LazyFunction(lambda: ["custom_cnn"])

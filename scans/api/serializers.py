@@ -4,6 +4,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scans.duplicates import earlier_copy_of
 from scans.final_result import final_result_of, with_final_result
 from scans.models import Explanation, Patient, Prediction, Review, Scan
 from scans.services import MODEL_CHOICES
@@ -172,11 +173,21 @@ class ReviewOutput(serializers.ModelSerializer):
         fields = ["id", "verdict", "corrected_label", "notes", "reviewer", "created_at"]
 
 
+class DuplicateOfOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The earlier scan of the same image.")
+    url = serializers.URLField(help_text="That scan in the API.")
+
+
 class ScanOutput(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     predictions = PredictionOutput(many=True, read_only=True)
     explanation = serializers.SerializerMethodField()
     final_result = serializers.SerializerMethodField()
+    duplicate_of = serializers.SerializerMethodField(
+        help_text="The first earlier scan of this patient uploaded with the very same bytes (PNG or JPEG; "
+        "same sha256), or null. The upload was accepted all the same: check that the image is not "
+        "counted twice. DICOM slices are always null (a series re-sent is de-duplicated instead)."
+    )
 
     class Meta:
         model = Scan
@@ -197,6 +208,7 @@ class ScanOutput(serializers.ModelSerializer):
             "predictions",
             "explanation",
             "final_result",
+            "duplicate_of",
         ]
 
     def get_image_url(self, scan: Scan) -> str:
@@ -221,6 +233,18 @@ class ScanOutput(serializers.ModelSerializer):
         if result is None:
             return None
         return FinalResultOutput(result).data
+
+    @extend_schema_field(DuplicateOfOutput(allow_null=True))
+    def get_duplicate_of(self, scan: Scan) -> dict | None:
+        if hasattr(scan, "earlier_copy_id"):
+            # Annotated by the list selector (scans.duplicates.with_earlier_copy): no query per scan.
+            earlier_id = scan.earlier_copy_id
+        else:
+            earlier = earlier_copy_of(scan)
+            earlier_id = earlier.pk if earlier is not None else None
+        if earlier_id is None:
+            return None
+        return {"id": earlier_id, "url": _absolute(self.context, "api:scan-detail", scan_id=earlier_id)}
 
 
 class SeriesUploadOutput(serializers.Serializer):

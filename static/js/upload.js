@@ -94,7 +94,12 @@
             resolve({ ok: true, id: body.scans[0].id, series: true, exam: body.exams.length === 1 ? body.exam : null });
           } else {
             row.state.textContent = "uploaded: scan " + body.id + " queued";
-            resolve({ ok: true, id: body.id, exam: body.exam || null });
+            if (body.duplicate_of) {
+              // Kept, but said: the same bytes were uploaded before for this patient.
+              row.state.textContent += " — the same image was uploaded before as scan " + body.duplicate_of.id + "; both are kept";
+              row.item.classList.add("file-repeat");
+            }
+            resolve({ ok: true, id: body.id, exam: body.exam || null, repeat: Boolean(body.duplicate_of) });
           }
         } else {
           row.state.textContent = "not uploaded: " + messagesOf(xhr);
@@ -170,12 +175,16 @@
     if (!failed && exam && (done.length > 1 || done[0].series)) {
       window.location.assign(form.dataset.examPage.replace("/0/", "/" + exam + "/"));
     } else if (!failed && done.length === 1 && !done[0].series) {
+      // Its page says which earlier scan it repeats, if any.
       window.location.assign(form.dataset.scanPages + done[0].id + "/");
-    } else if (!failed) {
+    } else if (!failed && !done.some(function (r) { return r.repeat; })) {
       var patient = form.querySelector("select[name=patient]").value;
       window.location.assign(form.dataset.patientPages + encodeURIComponent(patient) + "/");
     } else {
-      summary.textContent = done.length + " uploaded, " + failed + " not uploaded: see the reason beside each file.";
+      // A failure or a repeated image: stay, so the reason beside each file can be read.
+      summary.textContent = failed
+        ? done.length + " uploaded, " + failed + " not uploaded: see the reason beside each file."
+        : done.length + " uploaded; some repeat an image uploaded before: see beside each file.";
       done.forEach(function (r) {
         var link = document.createElement("a");
         link.href = form.dataset.scanPages + r.id + "/";

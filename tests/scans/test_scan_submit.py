@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from scans.duplicates import earlier_copy_of
 from scans.models import Scan
 from scans.services import scan_submit
 from tests.factories import PatientFactory, stored_files
@@ -52,3 +53,20 @@ def test_a_bad_file_leaves_no_row_and_no_file(patient, owner):
     assert "image" in error.value.message_dict
     assert not Scan.objects.exists()
     assert stored_files() == []
+
+
+def test_the_same_image_twice_for_one_patient_is_accepted_and_points_to_the_first(patient, owner):
+    data = png_bytes()
+    first = scan_submit(patient=patient, uploaded_by=owner, file=upload(data))
+    again = scan_submit(patient=patient, uploaded_by=owner, file=upload(data, "copy.png"))
+    assert again.pk != first.pk
+    assert again.sha256 == first.sha256
+    assert earlier_copy_of(again) == first
+    assert len(stored_files()) == 2  # nothing lost, nothing merged
+
+
+def test_the_same_image_for_another_patient_is_no_repeat(patient, owner, team):
+    data = png_bytes()
+    scan_submit(patient=patient, uploaded_by=owner, file=upload(data))
+    other = PatientFactory(team=team, created_by=owner)
+    assert earlier_copy_of(scan_submit(patient=other, uploaded_by=owner, file=upload(data))) is None

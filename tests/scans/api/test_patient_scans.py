@@ -110,3 +110,29 @@ def test_listing_scans_takes_the_same_number_of_queries_for_one_or_many(owner_ap
     for _ in range(5):
         PredictionFactory(scan__patient=patient)
     assert queries_for_list() == one
+
+
+def test_the_same_image_uploaded_again_is_accepted_and_points_to_the_first(owner_api, patient):
+    first = upload(owner_api, patient, png_bytes()).json()
+    assert first["duplicate_of"] is None
+    response = upload(owner_api, patient, png_bytes(), name="again.png")
+    assert response.status_code == 202
+    again = response.json()
+    assert again["id"] != first["id"]
+    assert again["duplicate_of"] == {"id": first["id"], "url": f"http://testserver/api/v1/scans/{first['id']}/"}
+    assert Scan.objects.count() == 2
+
+
+def test_the_same_image_for_another_patient_is_no_repeat(owner_api, patient, team, owner):
+    upload(owner_api, patient, png_bytes())
+    other = PatientFactory(team=team, created_by=owner)
+    assert upload(owner_api, other, png_bytes()).json()["duplicate_of"] is None
+
+
+def test_the_list_and_the_scan_say_which_scan_an_image_repeats(owner_api, patient):
+    first = ScanFactory(patient=patient, sha256="a" * 64)
+    again = ScanFactory(patient=patient, sha256="a" * 64)
+    listed = {scan["id"]: scan["duplicate_of"] for scan in owner_api.get(url(patient)).json()["results"]}
+    assert listed[first.pk] is None
+    assert listed[again.pk]["id"] == first.pk
+    assert owner_api.get(f"/api/v1/scans/{again.pk}/").json()["duplicate_of"]["id"] == first.pk

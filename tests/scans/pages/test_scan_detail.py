@@ -271,3 +271,36 @@ def test_the_review_form_offers_no_agree_when_the_model_called_no_class(client, 
     response = client.post(f"/scans/{scan.pk}/review/", {"verdict": "agree"})
     assert response.status_code == 400
     assert not Review.objects.exists()
+
+
+def test_a_repeated_image_says_when_it_was_first_uploaded_and_links_that_scan(client, owner, patient):
+    first = ScanFactory(patient=patient, sha256="a" * 64)
+    again = ScanFactory(patient=patient, sha256="a" * 64)
+    client.force_login(owner)
+    body = client.get(f"/scans/{again.pk}/").content.decode()
+    assert "The same image was uploaded on" in body
+    assert f'<a href="/scans/{first.pk}/">scan {first.pk}</a>' in body
+    assert f'datetime="{first.created_at.isoformat()}"' in body
+
+
+def test_the_first_upload_of_an_image_carries_no_repeat_notice(client, owner, patient):
+    first = ScanFactory(patient=patient, sha256="a" * 64)
+    ScanFactory(patient=patient, sha256="a" * 64)
+    client.force_login(owner)
+    assert "The same image was uploaded" not in client.get(f"/scans/{first.pk}/").content.decode()
+
+
+def test_the_same_image_of_another_patient_carries_no_repeat_notice(client, owner, patient, team):
+    ScanFactory(patient=PatientFactory(team=team, created_by=owner), sha256="a" * 64)
+    scan = ScanFactory(patient=patient, sha256="a" * 64)
+    client.force_login(owner)
+    assert "The same image was uploaded" not in client.get(f"/scans/{scan.pk}/").content.decode()
+
+
+def test_another_team_sees_neither_the_repeat_nor_its_notice(client, outsider, patient):
+    ScanFactory(patient=patient, sha256="a" * 64)
+    again = ScanFactory(patient=patient, sha256="a" * 64)
+    client.force_login(outsider)
+    response = client.get(f"/scans/{again.pk}/")
+    assert response.status_code == 404
+    assert "The same image was uploaded" not in response.content.decode()

@@ -94,3 +94,24 @@ def test_another_teams_patient_cannot_be_chosen(logged_in, other_team):
     response = logged_in.post("/upload/", {"patient": stranger.pk, "model": "custom_cnn", "images": _png()})
     assert "patient" in response.context["form"].errors
     assert not Scan.objects.exists()
+
+
+def test_a_repeated_image_among_several_files_is_kept_and_named_in_a_warning(logged_in, patient):
+    first = logged_in.post("/upload/", {"patient": patient.pk, "model": "custom_cnn", "images": _png("first.png")})
+    assert first.status_code == 302
+    response = logged_in.post(
+        "/upload/",
+        {"patient": patient.pk, "model": "custom_cnn", "images": [_png("again.png"), _png("third.png")]},
+        follow=True,
+    )
+    original, again, third = Scan.objects.order_by("pk")
+    body = response.content.decode()
+    assert f"again.png (scan {again.pk}): the same image was uploaded on" in body
+    assert f"as scan {original.pk}. Both are kept." in body
+    assert f"third.png (scan {third.pk})" in body
+    assert "3 scan(s)" not in body and "2 scan(s) uploaded." in body
+
+
+def test_a_new_image_brings_no_repeat_warning(logged_in, patient):
+    response = logged_in.post("/upload/", {"patient": patient.pk, "model": "custom_cnn", "images": _png()}, follow=True)
+    assert "the same image was uploaded" not in response.content.decode()
