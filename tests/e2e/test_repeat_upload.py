@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def test_a_repeated_image_is_uploaded_and_named_beside_its_file(
     live_server,
-    browser_page,
+    browser_page,  # noqa: F811 (the fixture imported above)
     team,
     owner,
     fake_weights,

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gpu import payload
 from scans.ml.dataset import list_samples
-from scans.ml.training import mask_path_for
+from scans.ml.tumour_masks import mask_path_for
 from tests.gpu.dataset import CLASSES, SHAPES, write_dataset
 from tests.ml.images import encode
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from scans.ml.augment import augment
-from scans.ml.training import cell_targets, masked_binary_crossentropy
+from scans.ml.tumour_masks import cell_targets, masked_binary_crossentropy
 from tests.ml.images import head
 
 

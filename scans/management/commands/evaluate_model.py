@@ -90,7 +90,7 @@ class Command(BaseCommand):
 
     def _localisation(self, engine, samples) -> dict:
         from scans.ml.localisation import localisation_report
-        from scans.ml.training import mask_path_for
+        from scans.ml.tumour_masks import mask_path_for
 
         def maps_for(data: bytes) -> dict:
             maps = engine.explain_maps(data, engine.predict(data))

@@ -142,7 +142,7 @@ class Command(BaseCommand):
         from scans.ml.preprocess import decode_scan, input_box, model_input
         from scans.ml.regions import to_scan_geometry
         from scans.ml.saliency import HeatMapper
-        from scans.ml.training import mask_path_for
+        from scans.ml.tumour_masks import mask_path_for
 
         model = ARCHITECTURES[recipe.model](recipe.input_size)
         model.load_weights(str(out))
