@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from scans.ml import evaluation, ood
+from scans.ml import evaluation, ood_fit
 from scans.ml.architectures import ARCHITECTURES
 from scans.ml.augment import DESCRIPTION as AUGMENTATION_DESCRIPTION
 from scans.ml.augment import augment
@@ -374,13 +374,13 @@ def finish(
     robustness = evaluation.robustness_report(logit_fn, [data.grays[i] for i in val_idx], val_labels, recipe.input_size)
     # The refusal and abstention statistics belong to these weights: refit them every time,
     # leaving out the head CT slices the dataset files as MRI (fitted on, CT would look normal).
-    not_mri = ood.known_not_brain_mri()
+    not_mri = ood_fit.known_not_brain_mri()
 
     def brain_mri(indices):
         return [i for i in indices if str(data.samples[i].path.relative_to(data.data_dir)) not in not_mri]
 
     ood_train, ood_val = brain_mri(data.train_idx), brain_mri(val_idx)
-    ood_section = ood.fit_for_model(
+    ood_section = ood_fit.fit_for_model(
         model,
         train_grays=[data.grays[i] for i in ood_train],
         train_labels=labels[ood_train],

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from scans.ml import evaluation, ood
+from scans.ml import evaluation, ood, ood_fit
 from scans.ml.classes import CLASS_NAMES
 from tests.ml.images import encode, head
 
@@ -158,27 +158,27 @@ def test_the_confidence_threshold_is_the_lowest_that_meets_the_accuracy_target()
     confidence = np.array([0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6])
     correct = np.array([True, True, True, True, False, True, False])
     # Halfway to the next lower confidence: 0.9 is the last called at 100 %, 0.7 at 80 %.
-    assert ood.choose_confidence_threshold(confidence, correct, 1.0) == pytest.approx(0.85)
-    assert ood.choose_confidence_threshold(confidence, correct, 0.8) == pytest.approx(0.65)
+    assert ood_fit.choose_confidence_threshold(confidence, correct, 1.0) == pytest.approx(0.85)
+    assert ood_fit.choose_confidence_threshold(confidence, correct, 0.8) == pytest.approx(0.65)
 
 
 def test_a_threshold_met_by_every_image_calls_them_all():
     confidence = np.array([0.9, 0.8])
-    assert ood.choose_confidence_threshold(confidence, np.array([True, True]), 0.99) < 0.8
+    assert ood_fit.choose_confidence_threshold(confidence, np.array([True, True]), 0.99) < 0.8
 
 
 def test_no_threshold_meets_an_impossible_target():
-    assert ood.choose_confidence_threshold(np.array([0.9, 0.8]), np.array([False, False]), 0.99) == 1.0
+    assert ood_fit.choose_confidence_threshold(np.array([0.9, 0.8]), np.array([False, False]), 0.99) == 1.0
 
 
 def test_the_score_limit_refuses_at_most_the_budget_counting_the_input_checks():
     scores = np.arange(1.0, 201.0)  # 200 validation slices
     none = np.zeros(200, dtype=bool)
-    limit = ood._limit_for_budget(scores, none, 0.01)
+    limit = ood_fit._limit_for_budget(scores, none, 0.01)
     assert (scores > limit).sum() == 2
     one_already = none.copy()
     one_already[0] = True
-    limit = ood._limit_for_budget(scores, one_already, 0.01)
+    limit = ood_fit._limit_for_budget(scores, one_already, 0.01)
     assert (scores[~one_already] > limit).sum() == 1
 
 
@@ -209,7 +209,7 @@ def test_class_gaussians_give_a_nearby_point_a_small_distance():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(len(CLASS_NAMES)), 50)
     features = rng.normal(0, 1, (200, 3)) + labels[:, None] * 5.0
-    means, precision = ood._class_gaussian(features, labels)
+    means, precision = ood_fit._class_gaussian(features, labels)
     stats = fitted_stats(views=[("x", "mean")], means=[means], precisions=[precision])
     near, far = stats.score([np.array([[5.0, 5.0, 5.0], [40.0, -40.0, 0.0]])])
     assert near < 3 and far > 10
@@ -220,10 +220,10 @@ def test_cross_fitted_figures_choose_on_one_half_and_measure_on_the_other():
     scores = rng.gamma(4, 0.25, 800)
     confidence = rng.uniform(0.4, 1.0, 800)
     correct = rng.uniform(0, 1, 800) < confidence + 0.05
-    honest = ood.cross_fitted(
+    honest = ood_fit.cross_fitted(
         scores, np.zeros(800, dtype=bool), confidence, correct, max_false_refusal=0.01, target_accuracy=0.95
     )
-    assert honest["splits"] == ood.HALF_SPLITS
+    assert honest["splits"] == ood_fit.HALF_SPLITS
     # Chosen on other images, the held-out half sees about the budget, sometimes more.
     assert 0.0 < honest["false_refusal_rate"] < 0.03 and honest["false_refusal_rate_worst"] >= 0.01
     assert 0.0 < honest["coverage"] < 1.0 and honest["accuracy_called_worst"] <= honest["accuracy_called"]
@@ -280,7 +280,7 @@ def test_a_chart_on_white_is_refused_for_its_missing_dark_background():
 
 
 def test_abstention_never_leaves_fewer_than_the_minimum_coverage_called():
-    from scans.ml.ood import choose_confidence_threshold
+    from scans.ml.ood_fit import choose_confidence_threshold
 
     confidence = np.linspace(0.99, 0.40, 100)
     correct = np.ones(100, bool)

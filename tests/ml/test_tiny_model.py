@@ -48,7 +48,7 @@ def trained(tmp_path_factory):
         stdout=out,
     )
     # The refusal statistics, fitted on the same split (train_model's finishing step will
-    # fit them itself once it calls scans.ml.ood.fit_for_model; refitting is harmless).
+    # fit them itself once it calls scans.ml.ood_fit.fit_for_model; refitting is harmless).
     call_command("fit_ood", "--model", "custom_cnn", "--data", str(data), "--weights-dir", str(weights_dir), stdout=out)
     return weights_dir, out.getvalue(), data
 

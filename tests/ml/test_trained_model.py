@@ -29,7 +29,7 @@ def card():
 def held_out(card):
     """Every 12th validation file: ~70 scans the model never trained on, all classes; without
     the head CT the dataset files under its classes (refusing those is right)."""
-    from scans.ml.ood import known_not_brain_mri
+    from scans.ml.ood_fit import known_not_brain_mri
 
     return [TRAINING / name for name in card["validation_files"][::12] if name not in known_not_brain_mri()]
 
@@ -106,7 +106,7 @@ def test_most_head_ct_is_refused(engine, not_brain_mri):
 
 
 def test_the_head_ct_the_training_set_files_under_its_classes_is_refused(engine):
-    from scans.ml.ood import known_not_brain_mri
+    from scans.ml.ood_fit import known_not_brain_mri
 
     outcomes = [engine.predict((TRAINING / name).read_bytes()).outcome for name in sorted(known_not_brain_mri())]
     assert outcomes.count("refused") / len(outcomes) >= 0.8

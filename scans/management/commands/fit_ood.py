@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--ood-dir", metavar="DIR", help="non-MRI images, one sub-folder per category")
 
     def handle(self, *args, model, data, weights_dir, ood_dir, **options):
-        from scans.ml import ood
+        from scans.ml import ood_fit
         from scans.ml.architectures import ARCHITECTURES
         from scans.ml.cards import write_card
         from scans.ml.preprocess import decode_scan
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 f"{len(validation) - found} of the card's {len(validation)} validation files are not under {data_dir}."
             )
         # Head CT filed among the classes is neither fitted as normal nor counted as a false refusal.
-        not_mri = ood.known_not_brain_mri()
+        not_mri = ood_fit.known_not_brain_mri()
         kept = [i for i, name in enumerate(relative) if name not in not_mri]
         left_out = {"train": 0, "validation": 0}
         for name in relative:
@@ -78,7 +78,7 @@ class Command(BaseCommand):
         network = ARCHITECTURES[model](spec.input_size)
         network.load_weights(str(spec.weights_path))
         out_path = registry.ood_path(model, weights_dir)
-        section = ood.fit_for_model(
+        section = ood_fit.fit_for_model(
             network,
             train_grays=[g for g, v in zip(grays, is_validation) if not v],
             train_labels=labels[~is_validation],
@@ -90,7 +90,7 @@ class Command(BaseCommand):
             log=self.stdout.write,
         )
         section["left_out_not_brain_mri"] = {
-            "list": f"scans/ml/{ood.NOT_BRAIN_MRI_LIST.name}",
+            "list": f"scans/ml/{ood_fit.NOT_BRAIN_MRI_LIST.name}",
             **left_out,
         }
         section["command"] = "python manage.py fit_ood " + shlex.join(sys.argv[2:])
