@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from health.checks import queue_backlogs
 from notifications.batches import scan_finished
-from scans import intake, pipeline
+from scans import intake, pipeline, sweep
 from scans.explain_settings import gemini_mode
 
 logger = logging.getLogger(__name__)
@@ -101,8 +101,8 @@ def sweep_stuck_scans() -> None:
     # A sweep that meets an outage just ends: the next one runs SCAN_SWEEP_SECONDS later.
     backlog = queue_backlogs()
     try:
-        stuck_scans = pipeline.stuck_scans_claim(waiting_in_queue=backlog.get("ml"))
-        stuck_explanations = pipeline.stuck_explanations_claim(waiting_in_queue=backlog.get("default"))
+        stuck_scans = sweep.stuck_scans_claim(waiting_in_queue=backlog.get("ml"))
+        stuck_explanations = sweep.stuck_explanations_claim(waiting_in_queue=backlog.get("default"))
     except TRANSIENT_ERRORS as error:
         _drop_broken_connections()
         logger.warning("sweep skipped: %s", type(error).__name__)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from config.celery_app import app
-from scans import pipeline, tasks
+from scans import pipeline, sweep, tasks
 from scans.models import Scan
 from scans.services import scan_submit
 from tests.factories import PatientFactory, ScanFactory
@@ -183,7 +183,7 @@ def test_the_sweep_just_ends_when_the_database_is_away(sent, monkeypatch):
     def database_down(**kwargs):
         raise db.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(pipeline, "stuck_scans_claim", database_down)
+    monkeypatch.setattr(sweep, "stuck_scans_claim", database_down)
     tasks.sweep_stuck_scans()
     assert sent == []
 
