@@ -37,17 +37,21 @@ def _pending() -> Response:
     return Response(PENDING, status=status.HTTP_202_ACCEPTED, headers={"Retry-After": retry})
 
 
+def _report_answer(request: Request, obj, report):
+    """The PDF once the worker has rendered it (and the download audited), else 202."""
+    if not report.ready:
+        return _pending()
+    audit_export(request=request, obj=obj)
+    return pdf_response(report)
+
+
 class ScanReportView(APIView):
     content_negotiation_class = AnyAccept
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 202: OpenApiTypes.OBJECT})
     def get(self, request: Request, scan_id: int):
         scan = selectors.scan_get(user=request.user, scan_id=scan_id)
-        report = services.scan_report(scan=scan)
-        if not report.ready:
-            return _pending()
-        audit_export(request=request, obj=scan)
-        return pdf_response(report)
+        return _report_answer(request, scan, services.scan_report(scan=scan))
 
 
 class PatientReportView(APIView):
@@ -56,11 +60,7 @@ class PatientReportView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 202: OpenApiTypes.OBJECT})
     def get(self, request: Request, patient_id: int):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id)
-        report = services.patient_report(patient=patient)
-        if not report.ready:
-            return _pending()
-        audit_export(request=request, obj=patient)
-        return pdf_response(report)
+        return _report_answer(request, patient, services.patient_report(patient=patient))
 
 
 class ExamReportView(APIView):
@@ -69,11 +69,7 @@ class ExamReportView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 202: OpenApiTypes.OBJECT})
     def get(self, request: Request, exam_id: int):
         exam = exam_get(user=request.user, exam_id=exam_id)
-        report = services.exam_report(exam=exam)
-        if not report.ready:
-            return _pending()
-        audit_export(request=request, obj=exam)
-        return pdf_response(report)
+        return _report_answer(request, exam, services.exam_report(exam=exam))
 
 
 class ScanListExportView(APIView):

@@ -29,34 +29,30 @@ def _pending(request: HttpRequest, what: str) -> HttpResponse:
     return response
 
 
+def _report_answer(request: HttpRequest, obj, report, what: str) -> HttpResponse:
+    """The PDF once the worker has rendered it (and the download audited), else the waiting page."""
+    if not report.ready:
+        return _pending(request, what)
+    audit_export(request=request, obj=obj)
+    return pdf_response(report)
+
+
 @login_required
 def scan_report(request: HttpRequest, scan_id: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, scan_id=scan_id)
-    report = services.scan_report(scan=scan)
-    if not report.ready:
-        return _pending(request, f"scan {scan.pk}")
-    audit_export(request=request, obj=scan)
-    return pdf_response(report)
+    return _report_answer(request, scan, services.scan_report(scan=scan), f"scan {scan.pk}")
 
 
 @login_required
 def patient_report(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_get(user=request.user, patient_id=patient_id)
-    report = services.patient_report(patient=patient)
-    if not report.ready:
-        return _pending(request, "the patient's case history")
-    audit_export(request=request, obj=patient)
-    return pdf_response(report)
+    return _report_answer(request, patient, services.patient_report(patient=patient), "the patient's case history")
 
 
 @login_required
 def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = exam_get(user=request.user, exam_id=exam_id)
-    report = services.exam_report(exam=exam)
-    if not report.ready:
-        return _pending(request, f"exam {exam.pk}")
-    audit_export(request=request, obj=exam)
-    return pdf_response(report)
+    return _report_answer(request, exam, services.exam_report(exam=exam), f"exam {exam.pk}")
 
 
 @login_required
