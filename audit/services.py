@@ -60,17 +60,22 @@ def audit_list(*, request: HttpRequest, patient_ids: Iterable[int]) -> None:
             at__gte=timezone.now() - REPEAT_WINDOW,
         ).values_list("patient_id", flat=True)
     )
+    audit_per_patient(request=request, action=AuditEvent.Action.LIST, patient_ids=ids - seen)
+
+
+def audit_per_patient(*, request: HttpRequest, action: str, patient_ids: Iterable[int]) -> None:
+    """One event per patient, written in one query, so each patient's access log shows it."""
     address = client_address(request)
     AuditEvent.objects.bulk_create(
         AuditEvent(
             actor=request.user,
-            action=AuditEvent.Action.LIST,
+            action=action,
             object_type="patient",
             object_id=str(patient_id),
             patient_id=patient_id,
             ip_address=address,
         )
-        for patient_id in sorted(ids - seen)
+        for patient_id in sorted(set(patient_ids))
     )
 
 

@@ -72,3 +72,17 @@ def localisation_report(items, maps_for) -> dict:
             energies.setdefault(name, []).append(energy_inside(heatmap, mask))
         classes.append(class_name)
     return {name: summarise(hits[name], energies[name], classes[: len(hits[name])]) for name in hits}
+
+
+def engine_localisation(engine, images: list[tuple[Path, str]]) -> dict | None:
+    """The report for a serving engine (scans.ml.inference.Engine) over (image, class) pairs:
+    each map drawn exactly as the portal draws it, for the class the engine calls. Only the
+    images with a tumour mask count; None when none has one."""
+    from scans.ml.tumour_masks import mask_path_for
+
+    def maps_for(data: bytes) -> dict:
+        maps = engine.explain_maps(data, engine.predict(data))
+        return {"gradcam": maps.gradcam.raw, "saliency": maps.saliency.raw}
+
+    items = [(path, mask_path_for(path), name) for path, name in images if mask_path_for(path).is_file()]
+    return localisation_report(items, maps_for) if items else None

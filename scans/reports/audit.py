@@ -5,9 +5,8 @@ from collections.abc import Iterable
 from django.db.models import Model
 from django.http import HttpRequest
 
-from audit.client import client_address
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_per_patient, audit_record
 
 
 def audit_export(*, request: HttpRequest, obj: Model) -> None:
@@ -18,15 +17,4 @@ def audit_export(*, request: HttpRequest, obj: Model) -> None:
 def audit_export_many(*, request: HttpRequest, patient_ids: Iterable[int]) -> None:
     """An export of a list: one event per patient in it, so each patient's access log shows it.
     Never skipped as a repeat: an export is a copy leaving the portal, each one counts."""
-    address = client_address(request)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=request.user,
-            action=AuditEvent.Action.EXPORT,
-            object_type="patient",
-            object_id=str(patient_id),
-            patient_id=patient_id,
-            ip_address=address,
-        )
-        for patient_id in sorted(set(patient_ids))
-    )
+    audit_per_patient(request=request, action=AuditEvent.Action.EXPORT, patient_ids=patient_ids)

@@ -89,19 +89,12 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(report, indent=2) if options["json"] else self._as_text(report))
 
     def _localisation(self, engine, samples) -> dict:
-        from scans.ml.localisation import localisation_report
-        from scans.ml.tumour_masks import mask_path_for
+        from scans.ml.localisation import engine_localisation
 
-        def maps_for(data: bytes) -> dict:
-            maps = engine.explain_maps(data, engine.predict(data))
-            return {"gradcam": maps.gradcam.raw, "saliency": maps.saliency.raw}
-
-        items = [
-            (s.path, mask_path_for(s.path), CLASS_NAMES[s.label]) for s in samples if mask_path_for(s.path).is_file()
-        ]
-        if not items:
+        report = engine_localisation(engine, [(s.path, CLASS_NAMES[s.label]) for s in samples])
+        if report is None:
             raise CommandError("--localisation needs tumour masks in DATA_DIR/../masks/<class>/; none were found.")
-        return localisation_report(items, maps_for)
+        return report
 
     def _save_plots(self, folder: Path, report: dict, probs, labels) -> None:
         from scans.ml.plots import confusion_matrix_png, reliability_png

@@ -67,8 +67,9 @@ class Command(BaseCommand):
         recipe = Recipe(**card["recipe"])
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
         card["sanity"] = self._sanity(card, Path(options["data"]), Path(options["out"]), recipe)
-        card["localisation"] = self._localisation(card, Path(options["data"]), Path(options["out"]), recipe)
         card_json = Path(options["out"]).with_name(f"{recipe.model}.card.json")
+        write_card(card, card_json)  # the engine below checks the weights against it
+        card["localisation"] = self._localisation(card, Path(options["data"]), Path(options["out"]), recipe)
         markdown = write_card(card, card_json)
         validation = card["validation"]
         self.stdout.write(
@@ -133,35 +134,12 @@ class Command(BaseCommand):
         gradcam_layer = registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer
         return randomisation_test(model, recipe.model, gradcam_layer, inputs)
 
-    def _localisation(self, card: dict, data: Path, out: Path, recipe) -> dict:
-        """Pointing game and energy inside the mask of both maps, on validation images with a mask."""
-        import numpy as np
+    def _localisation(self, card: dict, data: Path, out: Path, recipe) -> dict | None:
+        """Pointing game and energy inside the mask of both maps, on validation images with a
+        mask, drawn by the serving engine exactly as the portal draws them."""
+        from scans.ml.inference import Engine
+        from scans.ml.localisation import engine_localisation
 
-        from scans.ml.architectures import ARCHITECTURES
-        from scans.ml.localisation import localisation_report
-        from scans.ml.preprocess import decode_scan, input_box, model_input
-        from scans.ml.regions import to_scan_geometry
-        from scans.ml.saliency import HeatMapper
-        from scans.ml.tumour_masks import mask_path_for
-
-        model = ARCHITECTURES[recipe.model](recipe.input_size)
-        model.load_weights(str(out))
-        mapper = HeatMapper(model, registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer)
-
-        def maps_for(image: bytes) -> dict:
-            gray = decode_scan(image)
-            batch = model_input(gray, recipe.input_size)[None]
-            predicted = int(np.argmax(np.asarray(model(batch, training=False))[0]))
-            box = input_box(gray)
-            return {
-                "gradcam": to_scan_geometry(mapper.gradcam(batch, predicted), box, gray.shape),
-                "saliency": to_scan_geometry(mapper.saliency(batch, predicted), box, gray.shape),
-            }
-
-        items = [
-            (data / name, mask_path_for(data / name), Path(name).parent.name)
-            for name in card["validation_files"]
-            if mask_path_for(data / name).is_file()
-        ]
-        self.stdout.write(f"measuring where the heat maps point on {len(items)} validation images with a mask…")
-        return localisation_report(items, maps_for)
+        engine = Engine(registry.get_spec(recipe.model, out.parent))
+        self.stdout.write("measuring where the heat maps point on the validation images with a mask…")
+        return engine_localisation(engine, [(data / name, Path(name).parent.name) for name in card["validation_files"]])
