@@ -3,7 +3,9 @@
 from .base import *  # noqa: F403
 from .base import MIDDLEWARE, env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: `make dev` sets DJANGO_DEBUG=true; anything else run with these settings
+# (make run, a manage.py command, a stray runserver) shows no debug page.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-never-used-in-production")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
