@@ -13,10 +13,15 @@ from audit.services import audit_record
 from scans import selectors
 
 
-def _png_response(name: str, download_name: str) -> FileResponse:
-    if not name or not default_storage.exists(name):
+def _stored(name: str):
+    """The stored file, open for reading, or None when there is none."""
+    return default_storage.open(name, "rb") if name and default_storage.exists(name) else None
+
+
+def _png_response(handle, download_name: str) -> FileResponse:
+    if handle is None:
         raise Http404
-    response = FileResponse(default_storage.open(name, "rb"), content_type="image/png", filename=download_name)
+    response = FileResponse(handle, content_type="image/png", filename=download_name)
     response["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -26,7 +31,13 @@ class ScanImageView(APIView):
     def get(self, request: Request, scan_id: int) -> FileResponse:
         scan = selectors.scan_get(user=request.user, scan_id=scan_id)
         audit_record(request=request, action=AuditEvent.Action.DOWNLOAD, obj=scan)
-        return _png_response(scan.image.name, f"scan-{scan.pk}.png")
+        handle = _stored(scan.image.name)
+        if handle is None:
+            # The worker re-encodes an upload, stores the result under a new name and deletes
+            # the original when it commits: a row read just before that names a gone file.
+            scan.refresh_from_db(fields=["image"])
+            handle = _stored(scan.image.name)
+        return _png_response(handle, f"scan-{scan.pk}.png")
 
 
 class PredictionMapView(APIView):
@@ -39,4 +50,4 @@ class PredictionMapView(APIView):
         if prediction is None:
             raise Http404
         audit_record(request=request, action=AuditEvent.Action.DOWNLOAD, obj=scan)
-        return _png_response(getattr(prediction, self.kind).name, f"scan-{scan.pk}-{model}-{self.kind}.png")
+        return _png_response(_stored(getattr(prediction, self.kind).name), f"scan-{scan.pk}-{model}-{self.kind}.png")
