@@ -35,15 +35,19 @@ def bench_engine(model: str, data: list[bytes]) -> None:
 
     engine = get_engine(model)
     engine.warm_up()
-    classify, full = [], []
+    classify, full, steps = [], [], {}
     for scan in data:
         started = time.perf_counter()
         result = engine.predict(scan)
         classify.append(time.perf_counter() - started)
-        engine.explain_maps(scan, result)
+        maps = engine.explain_maps(scan, result)
         full.append(time.perf_counter() - started)
+        for step, ms in {**result.timings, **maps.timings}.items():
+            steps.setdefault(step, []).append(ms / 1000)
     summary(f"{model}: classify (decode → probabilities)", classify)
     summary(f"{model}: classify + Grad-CAM + saliency + PNGs", full)
+    for step, seconds in steps.items():  # where the time goes
+        summary(f"  step: {step}", seconds)
 
 
 def bench_origin(data: list[bytes]) -> None:

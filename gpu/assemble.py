@@ -40,7 +40,7 @@ def weights_from_parts(returned: Path, work: Path) -> tuple[Path, dict]:
 
     arrays, manifest = parts.read_parts(returned)
     recipe = Recipe(**manifest["state"]["recipe"])
-    model = ARCHITECTURES[recipe.model](recipe.input_size)
+    model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
     template = work / "template.weights.h5"
     model.save_weights(str(template))
     weights_file = work / f"{recipe.model}.weights.h5"
@@ -70,7 +70,7 @@ def checkpoint_for_finishing(manifest: dict, checkpoint: Path) -> None:
     state["stopped_early"] = True
     state["seconds"] = manifest.get("fit_seconds", 0.0)
     checkpoint.mkdir(parents=True)
-    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=recipe.tumour_map_weight > 0)
+    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=recipe.tumour_map_weight > 0, head=recipe.head)
     network.save_weights(str(checkpoint / "last.weights.h5"))
     (checkpoint / "state.json").write_text(json.dumps(state, indent=1))
 

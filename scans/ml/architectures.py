@@ -13,9 +13,33 @@ from keras import layers
 from scans.ml.classes import CLASS_NAMES
 
 LAST_CONV = "last_conv"
+HEADS = ("gap", "attention")
 
 
-def custom_cnn(input_size: int = 224, tumour_map: bool = False) -> keras.Model:
+@keras.saving.register_keras_serializable(package="scans")
+class AttentionPooling(layers.Layer):
+    """The feature map averaged with per-cell weights: sum(a·F) / sum(a).
+
+    `a` is the network's own "where is the tumour" map, so the class evidence of a cell counts
+    in proportion to how much the network believes the lesion lies there. HiResCAM on the
+    features then reads attention × evidence (Draelos & Carin 2020): a heat map that is
+    faithful to the computation and supervised, through `a`, by the tumour masks. Where the
+    attention is flat (no tumour anywhere) the pooling is a plain average.
+    """
+
+    def call(self, inputs):
+        features, attention = inputs
+        ops = keras.ops
+        weighted = ops.sum(features * attention, axis=(1, 2))
+        return weighted / (ops.sum(attention, axis=(1, 2)) + 1e-4)
+
+
+def head_of(model: keras.Model) -> str:
+    """Which head a built network has (for code that must build its twin)."""
+    return "attention" if any(layer.name == "attention_pool" for layer in model.layers) else "gap"
+
+
+def custom_cnn(input_size: int = 224, tumour_map: bool = False, head: str = "gap") -> keras.Model:
     """A compact VGG-style CNN sized for 2 CPU cores: a stride-2 stem, then four conv stages.
 
     Measured here (batch 32, 224 px): the origin-like full-resolution stack costs ~8 min an
@@ -26,7 +50,13 @@ def custom_cnn(input_size: int = 224, tumour_map: bool = False) -> keras.Model:
     map that predicts, per cell, whether the tumour lies there (supervised by the figshare
     masks). It makes the features that Grad-CAM reads describe the lesion rather than the
     image's source; serving builds the network without it, from the same weights.
+
+    `head="attention"` pools the last feature map with that tumour map as weights
+    (AttentionPooling) instead of a plain average, so the map is part of the classifier and
+    serving keeps it; "gap" is the plain head the first weights were trained with.
     """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = layers.BatchNormalization(name="stem_bn")(x)
@@ -44,21 +74,29 @@ def custom_cnn(input_size: int = 224, tumour_map: bool = False) -> keras.Model:
             x = layers.MaxPooling2D(name=f"s{stage}_pool")(x)
 
     features = x
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if head == "attention":
+        cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
+        x = AttentionPooling(name="attention_pool")([features, cells])
+    else:
+        x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="dropout")(x)
     logits = layers.Dense(len(CLASS_NAMES), name="logits")(x)
     probs = layers.Activation("softmax", name="probs")(logits)
     if tumour_map:
-        cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
+        if head == "gap":
+            cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
         return keras.Model(inputs, [probs, cells], name="custom_cnn")
     return keras.Model(inputs, probs, name="custom_cnn")
 
 
-def xception(input_size: int = 299, tumour_map: bool = False) -> keras.Model:
+def xception(input_size: int = 299, tumour_map: bool = False, head: str = "gap") -> keras.Model:
     """The origin's head on Xception: GlobalMaxPool, Dropout .3, Dense 128, Dropout .25, softmax.
 
-    `tumour_map` adds the same auxiliary training output as the custom CNN's.
+    `tumour_map` adds the same auxiliary training output as the custom CNN's. It has only the
+    origin's head (`head` is accepted so every architecture builds alike).
     """
+    if head != "gap":
+        raise ValueError("Xception has only the origin's head (head='gap')")
     base = keras.applications.Xception(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
     x = layers.GlobalMaxPooling2D(name="gmp")(base.output)
     x = layers.Flatten(name="flatten")(x)

@@ -47,6 +47,7 @@ class ModelSpec:
     init: str
     ood_path: Path | None = None
     ood_sha256: str | None = None
+    head: str = "gap"
 
 
 def card_path(name: str, weights_dir: Path | None = None) -> Path:
@@ -97,6 +98,7 @@ def get_spec(name: str, weights_dir: Path | None = None) -> ModelSpec:
             init=init,
             ood_path=Path(weights_dir or WEIGHTS_DIR) / str(ood["file"]) if ood else None,
             ood_sha256=str(ood["sha256"]) if ood else None,
+            head=str((card.get("recipe") or {}).get("head", "gap")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"Model card {card_path(name, weights_dir)} lacks a valid {exc} field.") from None

@@ -1,4 +1,4 @@
-"""Gradient heat maps in TensorFlow: Grad-CAM and the origin's guided backpropagation.
+"""Gradient heat maps in TensorFlow: Grad-CAM (in its HiResCAM form) and the origin's guided backpropagation.
 
 Both are compiled once per model (tf.function with a fixed input signature) and return maps
 on the model's input square; regions.py maps them back onto the scan.
@@ -62,8 +62,10 @@ class HeatMapper:
                 activations, logits = conv_and_logits(image, training=False)
                 score = logits[0, class_index]
             gradients = tape.gradient(score, activations)[0]
-            weights = tf.reduce_mean(gradients, axis=(0, 1))
-            cam = tf.nn.relu(tf.reduce_sum(activations[0] * weights, axis=-1))
+            # HiResCAM: each cell's gradient times its activation, not the gradient averaged
+            # over the map first. Behind a plain global average pool the two are the same map;
+            # behind attention pooling only this one shows where the evidence was weighted.
+            cam = tf.nn.relu(tf.reduce_sum(activations[0] * gradients, axis=-1))
             return cam / (tf.reduce_max(cam) + 1e-8)
 
         @tf.function(input_signature=signature)

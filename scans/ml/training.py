@@ -49,6 +49,9 @@ class Recipe:
     steps_per_epoch: int | None = None
     # Weight of the auxiliary "where is the tumour" loss (0 turns it off); see architectures.
     tumour_map_weight: float = 0.5
+    # "attention" pools the last features with the tumour map as weights (architectures).
+    head: str = "gap"
+    label_smoothing: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -131,6 +134,7 @@ class TrainingData:
     groups: np.ndarray
     train_idx: list[int]
     val_idx: list[int]
+    excluded: list[int]
     labels: np.ndarray
     grays: list[np.ndarray]
     squares: np.ndarray
@@ -139,11 +143,17 @@ class TrainingData:
 
 
 def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print) -> TrainingData:
-    samples = list_samples(Path(data_dir))
+    data_dir = Path(data_dir)
+    samples = list_samples(data_dir)
     log(f"{len(samples)} images; grouping duplicates, mirrored copies and patients…")
     groups = duplicate_groups([s.path for s in samples], Path(data_dir))
     train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.seed)
     log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} groups)")
+    # Head CT slices filed under the MRI classes stay out of training (they would teach the
+    # network, and its refusal gate, that CT is normal); the split itself is unchanged.
+    not_mri = ood_fit.known_not_brain_mri()
+    excluded = [i for i in train_idx if str(samples[i].path.relative_to(data_dir)) in not_mri]
+    train_idx = sorted(set(train_idx) - set(excluded))
     log("decoding and caching images…")
     workers = max(1, min(4, os.cpu_count() or 1))
     with ProcessPoolExecutor(workers) as pool:
@@ -154,6 +164,7 @@ def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print
         groups=groups,
         train_idx=train_idx,
         val_idx=val_idx,
+        excluded=excluded,
         labels=np.array([s.label for s in samples]),
         grays=[item[0] for item in loaded],
         squares=np.stack([item[1] for item in loaded]),
@@ -199,12 +210,13 @@ def train(
     val_labels = data.labels[data.val_idx]
 
     with_map = recipe.tumour_map_weight > 0
-    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=with_map)
+    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=with_map, head=recipe.head)
     serving = keras.Model(network.input, network.get_layer("probs").output) if with_map else network
     if recipe.init == "imagenet" and not resume:
         network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
     cells = network.get_layer("tumour_map").output.shape[1] if with_map else None
     train_idx = data.train_idx
+    log(f"training on {len(train_idx)} images ({len(data.excluded)} head CT slices filed as MRI left out)")
     batches = AugmentedBatches(
         data.squares[train_idx],
         data.clahes[train_idx],
@@ -217,11 +229,12 @@ def train(
     )
     steps = len(batches) * recipe.epochs
     schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=steps, alpha=0.02)
+    classification_loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
     if with_map:
-        losses = {"probs": keras.losses.CategoricalCrossentropy(), "tumour_map": masked_binary_crossentropy}
+        losses = {"probs": classification_loss, "tumour_map": masked_binary_crossentropy}
         weights, metrics = {"probs": 1.0, "tumour_map": recipe.tumour_map_weight}, {"probs": ["accuracy"]}
     else:
-        losses, weights, metrics = keras.losses.CategoricalCrossentropy(), None, ["accuracy"]
+        losses, weights, metrics = classification_loss, None, ["accuracy"]
     network.compile(
         optimizer=keras.optimizers.Adamax(learning_rate=schedule), loss=losses, loss_weights=weights, metrics=metrics
     )
@@ -273,7 +286,7 @@ def finish(
     """From the best checkpoint to the committed weights and their card: weights only,
     BatchNorm statistics re-estimated on clean images, temperature, metrics, robustness."""
     log("re-estimating BatchNorm statistics, calibrating and measuring…")
-    model = ARCHITECTURES[recipe.model](recipe.input_size)
+    model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
     model.load_weights(str(out_path))
     chosen = _recalibration_sample(data, recipe, RECALIBRATION_IMAGES)
     recalibrate_batch_norm(model, np.stack([model_input(data.grays[i], recipe.input_size) for i in chosen]))
@@ -325,6 +338,7 @@ def finish(
             "images": len(samples),
             "train": len(train_idx),
             "validation": len(val_idx),
+            "left_out_not_brain_mri": len(data.excluded),
             "duplicate_groups": int(len(np.unique(groups))),
             "split": "stratified by class; whole groups on one side, grouping exact copies (sha256), "
             "near-duplicates (256-bit dHash ≤ 16 bits), left–right mirrored copies (64 px thumbnail "

@@ -1,6 +1,7 @@
 """Display names and small helpers of the portal's templates. Machines read the class names
 (`notumor`); people read these."""
 
+import functools
 import json
 
 from django import template
@@ -64,6 +65,28 @@ def certainty(value: float | None) -> str:
 def model_display(name: str) -> str:
     facts = registry.ARCHITECTURE_FACTS.get(name)
     return facts.display_name if facts else name
+
+
+@functools.cache
+def _card_localisation(name: str) -> tuple[str, dict]:
+    """(weights sha256, "where the heat maps point" figures) of the installed model; read once
+    per process, like the weights themselves."""
+    try:
+        card = registry.read_card(name)
+    except Exception:  # noqa: BLE001 - a missing or broken card only loses the caption's figure
+        return "", {}
+    return str(card.get("sha256", "")), card.get("localisation") or {}
+
+
+@register.filter
+def pointing_game(prediction, kind: str) -> float | None:
+    """How often this kind of map (gradcam, saliency) peaks on the tumour, as measured on the
+    validation slices with a tumour outline, for the model version that drew this prediction;
+    None when that version's card has no figure."""
+    sha256, localisation = _card_localisation(prediction.model_name)
+    if sha256 != prediction.model_version or kind not in localisation:
+        return None
+    return float(localisation[kind]["pointing_game"])
 
 
 @register.filter

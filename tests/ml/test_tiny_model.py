@@ -63,6 +63,8 @@ def test_training_writes_weights_and_a_card_that_matches_them(trained):
     assert card["data"]["train"] + card["data"]["validation"] == 32 and card["data"]["validation"] > 0
     assert set(card["robustness"]) >= {"jpeg_q30", "clahe", "rescale_640"}
     assert {"gradcam", "guided_backprop"} <= set(card["sanity"])
+    # A new custom CNN pools with attention on its tumour map unless told otherwise.
+    assert card["recipe"]["head"] == "attention" and card["recipe"]["label_smoothing"] == 0.1
     assert "Model card: custom_cnn" in (weights_dir / "custom_cnn.card.md").read_text()
     assert "validation accuracy" in output
 
@@ -118,7 +120,7 @@ def test_grad_cam_depends_on_the_weights(trained):
     result = engine.predict(scan)
     before = engine.explain_maps(scan, result).gradcam.raw
     keras.utils.set_random_seed(3)
-    engine.model.set_weights(ARCHITECTURES["custom_cnn"](64).get_weights())
+    engine.model.set_weights(ARCHITECTURES["custom_cnn"](64, head=engine.spec.head).get_weights())
     engine._heatmaps = None
     after = engine.explain_maps(scan, result).gradcam.raw
     assert np.abs(before - after).mean() > 0.01
@@ -166,6 +168,8 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--data", "/nonexistent"], "is not a folder"),
         (["--resume", "/nonexistent"], "holds no checkpointed run"),
         (["--tumour-map-weight", "-1"], "--tumour-map-weight must be between 0 and 10"),
+        (["--label-smoothing", "0.5"], "--label-smoothing must be at least 0 and below 0.5"),
+        (["--model", "xception", "--head", "attention"], "--head attention is for custom_cnn"),
     ],
 )
 def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, message):

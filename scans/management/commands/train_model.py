@@ -37,6 +37,14 @@ class Command(BaseCommand):
             help="weight of the auxiliary tumour-location loss on images with a mask (0: off)",
         )
         parser.add_argument(
+            "--head",
+            choices=("gap", "attention"),
+            help="custom_cnn's pooling: attention (weighted by its tumour map, the default) or gap (plain average)",
+        )
+        parser.add_argument(
+            "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
+        )
+        parser.add_argument(
             "--checkpoint-dir",
             metavar="DIR",
             help="where each epoch's resumable state goes (default: .<model>-checkpoint beside --out)",
@@ -92,6 +100,11 @@ class Command(BaseCommand):
             raise CommandError(f"--resume {options['resume']} holds no checkpointed run (no state.json).")
         if not 0 <= options["tumour_map_weight"] <= 10:
             raise CommandError("--tumour-map-weight must be between 0 and 10.")
+        if not 0 <= options["label_smoothing"] < 0.5:
+            raise CommandError("--label-smoothing must be at least 0 and below 0.5.")
+        head = options["head"] or ("attention" if options["model"] == "custom_cnn" else "gap")
+        if options["model"] == "xception" and head != "gap":
+            raise CommandError("--head attention is for custom_cnn; Xception keeps the origin's head (gap).")
         if not 0.05 <= options["validation_fraction"] <= 0.5:
             raise CommandError("--validation-fraction must be between 0.05 and 0.5.")
         if options["init"] == "imagenet":
@@ -116,6 +129,8 @@ class Command(BaseCommand):
             imagenet_weights=options["imagenet_weights"],
             steps_per_epoch=options["steps_per_epoch"],
             tumour_map_weight=options["tumour_map_weight"],
+            head=head,
+            label_smoothing=options["label_smoothing"],
         )
 
     def _sanity(self, card: dict, data: Path, out: Path, recipe) -> dict:
@@ -129,7 +144,7 @@ class Command(BaseCommand):
         files = card["validation_files"]
         chosen = files[:: max(1, len(files) // SANITY_IMAGES)][:SANITY_IMAGES]
         inputs = np.stack([model_input(decode_scan((data / f).read_bytes()), recipe.input_size) for f in chosen])
-        model = ARCHITECTURES[recipe.model](recipe.input_size)
+        model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
         model.load_weights(str(out))
         gradcam_layer = registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer
         return randomisation_test(model, recipe.model, gradcam_layer, inputs)

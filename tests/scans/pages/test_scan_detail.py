@@ -261,6 +261,20 @@ def test_the_image_viewer_offers_original_grad_cam_and_saliency_with_a_colour_sc
     assert "data-enlarge" in body
 
 
+def test_the_grad_cam_caption_gives_the_pointing_figure_of_the_model_version_that_drew_it(client, owner, patient):
+    from scans.ml import registry
+
+    card = registry.read_card("custom_cnn")
+    figure = card["localisation"]["gradcam"]["pointing_game"]
+    drawn_by_installed = PredictionFactory(scan__patient=patient, model_version=card["sha256"]).scan
+    drawn_by_older = PredictionFactory(scan__patient=patient, model_version="b" * 64).scan
+    client.force_login(owner)
+    body = " ".join(client.get(f"/scans/{drawn_by_installed.pk}/").content.decode().split())
+    assert f"within 15 px of the tumour in {100 * figure:.1f} % of them" in body
+    older = client.get(f"/scans/{drawn_by_older.pk}/").content.decode()
+    assert "Not measured for this model version" in older and "within 15 px of the tumour in" not in older
+
+
 @pytest.mark.parametrize("trait", ["refused", "uncertain"])
 def test_the_review_form_offers_no_agree_when_the_model_called_no_class(client, staff_reviewer, patient, trait):
     scan = PredictionFactory(scan__patient=patient, **{trait: True}).scan

@@ -1,0 +1,83 @@
+"""The attention-pooled head, the HiResCAM form of Grad-CAM, and what training leaves out."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from scans.ml import ood_fit
+from scans.ml.architectures import AttentionPooling, custom_cnn, head_of
+from scans.ml.saliency import HeatMapper
+from scans.ml.training import Recipe, load_data
+from tests.ml.images import encode, head
+
+
+def test_attention_pooling_is_the_plain_average_when_the_attention_is_flat():
+    features = np.random.default_rng(0).random((2, 7, 7, 5)).astype("float32")
+    flat = np.full((2, 7, 7, 1), 0.3, "float32")
+    pooled = keras.ops.convert_to_numpy(AttentionPooling()([features, flat]))
+    np.testing.assert_allclose(pooled, features.mean(axis=(1, 2)), rtol=1e-3)
+
+
+def test_attention_pooling_reads_the_cells_the_attention_points_at():
+    features = np.zeros((1, 7, 7, 2), "float32")
+    features[0, 2, 3] = (5.0, 0.0)
+    features[0, 5, 5] = (0.0, 5.0)
+    attention = np.full((1, 7, 7, 1), 1e-3, "float32")
+    attention[0, 2, 3] = 1.0
+    pooled = keras.ops.convert_to_numpy(AttentionPooling()([features, attention]))[0]
+    assert pooled[0] > 4.5 and pooled[1] < 0.1
+
+
+def test_each_head_is_built_and_recognised():
+    assert head_of(custom_cnn(64)) == "gap"
+    assert head_of(custom_cnn(64, head="attention")) == "attention"
+    with pytest.raises(ValueError, match="unknown head"):
+        custom_cnn(64, head="max")
+
+
+def test_behind_a_plain_average_hirescam_is_the_classic_grad_cam():
+    keras.utils.set_random_seed(1)
+    model = custom_cnn(64)
+    image = np.random.default_rng(1).random((1, 64, 64, 3)).astype("float32")
+    conv_and_logits = keras.Model(model.input, [model.get_layer("last_conv").output, model.get_layer("logits").output])
+    with tf.GradientTape() as tape:
+        activations, logits = conv_and_logits(image, training=False)
+        score = logits[0, 2]
+    gradients = tape.gradient(score, activations)[0]
+    classic = tf.nn.relu(tf.reduce_sum(activations[0] * tf.reduce_mean(gradients, axis=(0, 1)), axis=-1)).numpy()
+    classic = classic / (classic.max() + 1e-8)
+    drawn = HeatMapper(model, "last_conv")._gradcam(tf.constant(image), tf.constant(2, tf.int32)).numpy()
+    np.testing.assert_allclose(drawn, classic, atol=1e-4)
+
+
+def test_attention_maps_depend_on_where_the_network_attends():
+    keras.utils.set_random_seed(2)
+    model = custom_cnn(224, head="attention")
+    image = np.random.default_rng(2).random((1, 224, 224, 3)).astype("float32")
+    mapper = HeatMapper(model, "last_conv")
+    before = mapper._gradcam(tf.constant(image), tf.constant(0, tf.int32)).numpy()
+    kernel, bias = model.get_layer("tumour_map").get_weights()
+    model.get_layer("tumour_map").set_weights([-20 * kernel, bias])
+    after = HeatMapper(model, "last_conv")._gradcam(tf.constant(image), tf.constant(0, tf.int32)).numpy()
+    assert np.abs(before - after).mean() > 0.01
+
+
+def test_slices_listed_as_not_mri_stay_out_of_training_and_the_split_is_unchanged(tmp_path, monkeypatch):
+    training = tmp_path / "Training"
+    blobs = {"glioma": (0.3, 0.4), "meningioma": (0.75, 0.2), "notumor": None, "pituitary": (0.5, 0.7)}
+    for label, blob in blobs.items():
+        (training / label).mkdir(parents=True)
+        for i in range(6):
+            (training / label / f"{i}.png").write_bytes(encode(head(96, 96, blob, seed=i * 5 + len(label))))
+    recipe = Recipe(input_size=64, validation_fraction=0.34)
+    listed = tmp_path / "not_mri.txt"
+    monkeypatch.setattr(ood_fit, "NOT_BRAIN_MRI_LIST", listed)
+    listed.write_text("# nothing listed\n")
+    plain = load_data(training, recipe, log=lambda line: None)
+    # Every image listed: whatever the split put on the training side is left out.
+    listed.write_text("\n".join(f"{label}/{i}.png" for label in blobs for i in range(6)) + "\n")
+    data = load_data(training, recipe, log=lambda line: None)
+    assert plain.excluded == [] and plain.train_idx
+    assert data.val_idx == plain.val_idx
+    assert data.train_idx == [] and sorted(data.excluded) == sorted(plain.train_idx)
