@@ -198,7 +198,7 @@ def split_with_groups(training_dir: Path, groups: dict[str, int]) -> dict:
     recipe = Recipe()
     samples = [s for s in list_samples(training_dir) if relative_name(training_dir, s.path) in groups]
     ids = np.array([groups[relative_name(training_dir, s.path)] for s in samples])
-    train, validation = stratified_group_split(samples, ids, recipe.validation_fraction, recipe.seed)
+    train, validation = stratified_group_split(samples, ids, recipe.validation_fraction, recipe.split_rng_seed)
     return {
         "train": len(train),
         "validation": len(validation),

@@ -52,6 +52,13 @@ class Recipe:
     # "attention" pools the last features with the tumour map as weights (architectures).
     head: str = "gap"
     label_smoothing: float = 0.0
+    # The split's own seed (None: `seed`), so ensemble members of different seeds share one split.
+    split_seed: int | None = None
+
+    @property
+    def split_rng_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
+
     extra: dict = field(default_factory=dict)
 
 
@@ -147,7 +154,7 @@ def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print
     samples = list_samples(data_dir)
     log(f"{len(samples)} images; grouping duplicates, mirrored copies and patients…")
     groups = duplicate_groups([s.path for s in samples], Path(data_dir))
-    train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.seed)
+    train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.split_rng_seed)
     log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} groups)")
     # Head CT slices filed under the MRI classes stay out of training (they would teach the
     # network, and its refusal gate, that CT is normal); the split itself is unchanged.

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=24)
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--learning-rate", type=float, default=2e-3)
-        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--seed", type=int, default=42, help="seeds the weights, batches and augmentation")
+        parser.add_argument("--split-seed", type=int, help="seeds the validation split (default: --seed)")
         parser.add_argument("--resolution", type=int, help="input side in pixels (default: the model's own)")
         parser.add_argument("--validation-fraction", type=float, default=0.15)
         parser.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
@@ -123,6 +124,7 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             learning_rate=options["learning_rate"],
             seed=options["seed"],
+            split_seed=options["split_seed"],
             validation_fraction=options["validation_fraction"],
             patience=options["patience"],
             init=options["init"],
