@@ -23,6 +23,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
 import warnings  # noqa: E402
+from dataclasses import asdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from gpu import parts  # noqa: E402
@@ -35,12 +36,13 @@ def weights_from_parts(returned: Path, work: Path) -> tuple[Path, dict]:
     """The returned parts as a float32 weights file in `work`, checked by loading and predicting."""
     import numpy as np
 
+    from scans.ml import registry
     from scans.ml.architectures import ARCHITECTURES
     from scans.ml.training import Recipe
 
     arrays, manifest = parts.read_parts(returned)
     recipe = Recipe(**manifest["state"]["recipe"])
-    model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
+    model = ARCHITECTURES[recipe.model](recipe.input_size, **registry.options_from(asdict(recipe)))
     template = work / "template.weights.h5"
     model.save_weights(str(template))
     weights_file = work / f"{recipe.model}.weights.h5"
@@ -61,6 +63,7 @@ def checkpoint_for_finishing(manifest: dict, checkpoint: Path) -> None:
     finishing step does not use: it starts from the best weights (the parts). Keras warns that
     it skips the optimiser's variables.
     """
+    from scans.ml import registry
     from scans.ml.architectures import ARCHITECTURES
     from scans.ml.training import Recipe
 
@@ -70,7 +73,9 @@ def checkpoint_for_finishing(manifest: dict, checkpoint: Path) -> None:
     state["stopped_early"] = True
     state["seconds"] = manifest.get("fit_seconds", 0.0)
     checkpoint.mkdir(parents=True)
-    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=recipe.tumour_map_weight > 0, head=recipe.head)
+    network = ARCHITECTURES[recipe.model](
+        recipe.input_size, tumour_map=recipe.tumour_map_weight > 0, **registry.options_from(asdict(recipe))
+    )
     network.save_weights(str(checkpoint / "last.weights.h5"))
     (checkpoint / "state.json").write_text(json.dumps(state, indent=1))
 

@@ -60,7 +60,9 @@ def render_markdown(card: dict) -> str:
         f"- epochs {recipe['epochs']} (ran {training['epochs_run']}, best {training['best_epoch']}), "
         f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}"
         + (f", split seed {recipe['split_seed']}" if recipe.get("split_seed") is not None else ""),
-        f"- head: {HEAD_DESCRIPTIONS[recipe.get('head', 'gap')]}; label smoothing {recipe.get('label_smoothing', 0.0)}; "
+        f"- head: {HEAD_DESCRIPTIONS[recipe.get('head', 'gap')]}, on a "
+        f"{'14×14' if recipe.get('fine_map') else '7×7'} last feature map (at 224 px); "
+        f"label smoothing {recipe.get('label_smoothing', 0.0)}; "
         f"auxiliary tumour-map loss weight {recipe.get('tumour_map_weight', 0.0)}",
         f"- augmentation: {card.get('augmentation', PRE_BIAS_FIELD_AUGMENTATION)}",
         f"- after training, BatchNorm statistics re-estimated on "

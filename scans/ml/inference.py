@@ -74,7 +74,7 @@ class Engine:
     def __init__(self, spec: registry.ModelSpec):
         self.name, self.spec = spec.name, spec
         self.version = registry.verify_weights(spec.name, spec.weights_path.parent)
-        self.model = ARCHITECTURES[spec.name](spec.input_size, head=spec.head)
+        self.model = ARCHITECTURES[spec.name](spec.input_size, **spec.options)
         try:
             self.model.load_weights(str(spec.weights_path))
         except (OSError, ValueError) as exc:

@@ -10,7 +10,7 @@ TensorFlow: the web process uses it for the health check and the model list.
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scans.ml.errors import WeightsError
@@ -34,6 +34,16 @@ ARCHITECTURE_FACTS = {
 }
 
 
+# The build options of scans.ml.architectures that a recipe (and so a card) records.
+BUILD_OPTIONS = ("head", "fine_map")
+
+
+def options_from(recipe: dict) -> dict:
+    """The build options a recipe or a card's recipe sets; cards older than an option lack it
+    and get the architecture's default, which is what they were trained with."""
+    return {key: recipe[key] for key in BUILD_OPTIONS if key in recipe}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -47,7 +57,8 @@ class ModelSpec:
     init: str
     ood_path: Path | None = None
     ood_sha256: str | None = None
-    head: str = "gap"
+    # Build options from the card's recipe (architectures.options_from).
+    options: dict = field(default_factory=dict)
 
 
 def card_path(name: str, weights_dir: Path | None = None) -> Path:
@@ -98,7 +109,7 @@ def get_spec(name: str, weights_dir: Path | None = None) -> ModelSpec:
             init=init,
             ood_path=Path(weights_dir or WEIGHTS_DIR) / str(ood["file"]) if ood else None,
             ood_sha256=str(ood["sha256"]) if ood else None,
-            head=str((card.get("recipe") or {}).get("head", "gap")),
+            options=options_from(card.get("recipe") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"Model card {card_path(name, weights_dir)} lacks a valid {exc} field.") from None

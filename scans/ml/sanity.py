@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from scipy.stats import spearmanr
 
-from scans.ml.architectures import ARCHITECTURES, head_of
+from scans.ml.architectures import ARCHITECTURES, options_of
 from scans.ml.saliency import HeatMapper
 
 PASS_BELOW = 0.5
@@ -18,7 +18,7 @@ PASS_BELOW = 0.5
 
 def randomisation_test(model: keras.Model, architecture: str, gradcam_layer: str, inputs: np.ndarray, seed: int = 0):
     keras.utils.set_random_seed(seed)
-    random_model = ARCHITECTURES[architecture](model.input_shape[1], head=head_of(model))
+    random_model = ARCHITECTURES[architecture](model.input_shape[1], **options_of(model))
     trained, untrained = HeatMapper(model, gradcam_layer), HeatMapper(random_model, gradcam_layer)
     correlations = {"gradcam": [], "guided_backprop": []}
     for image in inputs:

@@ -27,6 +27,7 @@ from scans.ml.checkpoints import Checkpoints, atomic_write, recalibrate_batch_no
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.dataset import duplicate_groups, list_samples, stratified_group_split
 from scans.ml.preprocess import crop_square, decode_scan, model_input, normalize, resize
+from scans.ml.registry import options_from
 from scans.ml.tumour_masks import cell_targets, crop_to_box, mask_path_for, masked_binary_crossentropy
 
 # Squares are cached a little larger than the model input so augmentation can rescale and
@@ -51,6 +52,8 @@ class Recipe:
     tumour_map_weight: float = 0.5
     # "attention" pools the last features with the tumour map as weights (architectures).
     head: str = "gap"
+    # 14×14 instead of 7×7 last feature map (architectures.custom_cnn).
+    fine_map: bool = False
     label_smoothing: float = 0.0
     # The split's own seed (None: `seed`), so ensemble members of different seeds share one split.
     split_seed: int | None = None
@@ -217,7 +220,7 @@ def train(
     val_labels = data.labels[data.val_idx]
 
     with_map = recipe.tumour_map_weight > 0
-    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=with_map, head=recipe.head)
+    network = ARCHITECTURES[recipe.model](recipe.input_size, tumour_map=with_map, **options_from(asdict(recipe)))
     serving = keras.Model(network.input, network.get_layer("probs").output) if with_map else network
     if recipe.init == "imagenet" and not resume:
         network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
@@ -293,7 +296,7 @@ def finish(
     """From the best checkpoint to the committed weights and their card: weights only,
     BatchNorm statistics re-estimated on clean images, temperature, metrics, robustness."""
     log("re-estimating BatchNorm statistics, calibrating and measuring…")
-    model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
+    model = ARCHITECTURES[recipe.model](recipe.input_size, **options_from(asdict(recipe)))
     model.load_weights(str(out_path))
     chosen = _recalibration_sample(data, recipe, RECALIBRATION_IMAGES)
     recalibrate_batch_norm(model, np.stack([model_input(data.grays[i], recipe.input_size) for i in chosen]))

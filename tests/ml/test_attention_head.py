@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from scans.ml import ood_fit
-from scans.ml.architectures import AttentionPooling, custom_cnn, head_of
+from scans.ml.architectures import AttentionPooling, custom_cnn, options_of
 from scans.ml.saliency import HeatMapper
 from scans.ml.training import Recipe, load_data
 from tests.ml.images import encode, head
@@ -29,9 +29,15 @@ def test_attention_pooling_reads_the_cells_the_attention_points_at():
     assert pooled[0] > 4.5 and pooled[1] < 0.1
 
 
-def test_each_head_is_built_and_recognised():
-    assert head_of(custom_cnn(64)) == "gap"
-    assert head_of(custom_cnn(64, head="attention")) == "attention"
+@pytest.mark.parametrize("head", ["gap", "attention"])
+@pytest.mark.parametrize("fine_map", [False, True])
+def test_each_build_option_is_built_and_recognised(head, fine_map):
+    model = custom_cnn(224, head=head, fine_map=fine_map)
+    assert model.get_layer("last_conv").output.shape[1] == (14 if fine_map else 7)
+    assert options_of(model) == {"head": head, "fine_map": fine_map}
+
+
+def test_an_unknown_head_is_refused():
     with pytest.raises(ValueError, match="unknown head"):
         custom_cnn(64, head="max")
 

@@ -120,7 +120,7 @@ def test_grad_cam_depends_on_the_weights(trained):
     result = engine.predict(scan)
     before = engine.explain_maps(scan, result).gradcam.raw
     keras.utils.set_random_seed(3)
-    engine.model.set_weights(ARCHITECTURES["custom_cnn"](64, head=engine.spec.head).get_weights())
+    engine.model.set_weights(ARCHITECTURES["custom_cnn"](64, **engine.spec.options).get_weights())
     engine._heatmaps = None
     after = engine.explain_maps(scan, result).gradcam.raw
     assert np.abs(before - after).mean() > 0.01

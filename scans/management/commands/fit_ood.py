@@ -75,7 +75,7 @@ class Command(BaseCommand):
             raise CommandError(f"{sample.path}: {exc}") from None
         labels = np.array([s.label for s in samples])
         is_validation = np.array(is_validation)
-        network = ARCHITECTURES[model](spec.input_size, head=spec.head)
+        network = ARCHITECTURES[model](spec.input_size, **spec.options)
         network.load_weights(str(spec.weights_path))
         out_path = registry.ood_path(model, weights_dir)
         section = ood_fit.fit_for_model(

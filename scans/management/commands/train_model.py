@@ -2,6 +2,7 @@
 
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -41,6 +42,11 @@ class Command(BaseCommand):
             "--head",
             choices=("gap", "attention"),
             help="custom_cnn's pooling: attention (weighted by its tumour map, the default) or gap (plain average)",
+        )
+        parser.add_argument(
+            "--fine-map",
+            action="store_true",
+            help="custom_cnn without the pooling before its last stage: 14×14 heat maps instead of 7×7",
         )
         parser.add_argument(
             "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
@@ -106,6 +112,8 @@ class Command(BaseCommand):
         head = options["head"] or ("attention" if options["model"] == "custom_cnn" else "gap")
         if options["model"] == "xception" and head != "gap":
             raise CommandError("--head attention is for custom_cnn; Xception keeps the origin's head (gap).")
+        if options["model"] == "xception" and options["fine_map"]:
+            raise CommandError("--fine-map is for custom_cnn; Xception keeps the origin's resolution.")
         if not 0.05 <= options["validation_fraction"] <= 0.5:
             raise CommandError("--validation-fraction must be between 0.05 and 0.5.")
         if options["init"] == "imagenet":
@@ -132,6 +140,7 @@ class Command(BaseCommand):
             steps_per_epoch=options["steps_per_epoch"],
             tumour_map_weight=options["tumour_map_weight"],
             head=head,
+            fine_map=options["fine_map"],
             label_smoothing=options["label_smoothing"],
         )
 
@@ -146,7 +155,7 @@ class Command(BaseCommand):
         files = card["validation_files"]
         chosen = files[:: max(1, len(files) // SANITY_IMAGES)][:SANITY_IMAGES]
         inputs = np.stack([model_input(decode_scan((data / f).read_bytes()), recipe.input_size) for f in chosen])
-        model = ARCHITECTURES[recipe.model](recipe.input_size, head=recipe.head)
+        model = ARCHITECTURES[recipe.model](recipe.input_size, **registry.options_from(asdict(recipe)))
         model.load_weights(str(out))
         gradcam_layer = registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer
         return randomisation_test(model, recipe.model, gradcam_layer, inputs)
