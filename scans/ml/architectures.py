@@ -36,15 +36,28 @@ class AttentionPooling(layers.Layer):
 
 def options_of(model: keras.Model) -> dict:
     """The build options of a built network, for code that must build its twin."""
+    from scans.ml.ensemble import member_prefixes
+
     names = {layer.name for layer in model.layers}
-    if LAST_CONV not in names:
-        return {}
-    cells = model.get_layer(LAST_CONV).output.shape[1]
-    return {"head": "attention" if "attention_pool" in names else "gap", "fine_map": cells > model.input_shape[1] / 32}
+    if prefixes := member_prefixes(model):
+        return {"members": [_tower_options(model, names, prefix) for prefix in prefixes]}
+    return _tower_options(model, names, "") if LAST_CONV in names else {}
+
+
+def _tower_options(model: keras.Model, names: set[str], prefix: str) -> dict:
+    cells = model.get_layer(prefix + LAST_CONV).output.shape[1]
+    return {
+        "head": "attention" if f"{prefix}attention_pool" in names else "gap",
+        "fine_map": cells > model.input_shape[1] / 32,
+    }
 
 
 def custom_cnn(
-    input_size: int = 224, tumour_map: bool = False, head: str = "gap", fine_map: bool = False
+    input_size: int = 224,
+    tumour_map: bool = False,
+    head: str = "gap",
+    fine_map: bool = False,
+    members: list[dict] | None = None,
 ) -> keras.Model:
     """A compact VGG-style CNN sized for 2 CPU cores: a stride-2 stem, then four conv stages.
 
@@ -64,50 +77,66 @@ def custom_cnn(
     `fine_map` leaves out the pooling before the last stage: its feature map, and so the
     tumour map and the heat maps drawn from it, is 14×14 instead of 7×7 cells (at 224 px) for
     about 1.7× the computation.
+
+    `members` (one dict of the options above each) builds an ensemble of such networks as
+    one model instead (scans.ml.ensemble).
     """
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+    if members:
+        from scans.ml.ensemble import ensemble
+
+        return ensemble(input_size, members)
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    x = layers.ReLU(name="stem_relu")(x)
-    x = layers.MaxPooling2D(name="stem_pool")(x)
-
-    widths = (32, 64, 128, 256)
-    for stage, filters in enumerate(widths, start=1):
-        for step in (1, 2):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"s{stage}_conv{step}")(x)
-            x = layers.BatchNormalization(name=f"s{stage}_bn{step}")(x)
-            is_last = stage == len(widths) and step == 2
-            x = layers.ReLU(name=LAST_CONV if is_last else f"s{stage}_relu{step}")(x)
-        if stage < len(widths) - fine_map:
-            x = layers.MaxPooling2D(name=f"s{stage}_pool")(x)
-
-    features = x
-    if head == "attention":
-        cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
-        x = AttentionPooling(name="attention_pool")([features, cells])
-    else:
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dropout(0.3, name="dropout")(x)
-    logits = layers.Dense(len(CLASS_NAMES), name="logits")(x)
+    features, cells, logits = custom_cnn_tower(inputs, head=head, fine_map=fine_map)
     probs = layers.Activation("softmax", name="probs")(logits)
     if tumour_map:
-        if head == "gap":
+        if cells is None:
             cells = layers.Conv2D(1, 1, activation="sigmoid", name="tumour_map")(features)
         return keras.Model(inputs, [probs, cells], name="custom_cnn")
     return keras.Model(inputs, probs, name="custom_cnn")
 
 
-def xception(input_size: int = 299, tumour_map: bool = False, head: str = "gap", fine_map: bool = False) -> keras.Model:
+def custom_cnn_tower(inputs, head: str = "gap", fine_map: bool = False, prefix: str = ""):
+    """The custom CNN from input to logits, every layer's name starting with `prefix`:
+    (last feature map, tumour map or None, logits)."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {HEADS}")
+    x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False, name=f"{prefix}stem_conv")(inputs)
+    x = layers.BatchNormalization(name=f"{prefix}stem_bn")(x)
+    x = layers.ReLU(name=f"{prefix}stem_relu")(x)
+    x = layers.MaxPooling2D(name=f"{prefix}stem_pool")(x)
+
+    widths = (32, 64, 128, 256)
+    for stage, filters in enumerate(widths, start=1):
+        for step in (1, 2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{prefix}s{stage}_conv{step}")(x)
+            x = layers.BatchNormalization(name=f"{prefix}s{stage}_bn{step}")(x)
+            is_last = stage == len(widths) and step == 2
+            x = layers.ReLU(name=prefix + (LAST_CONV if is_last else f"s{stage}_relu{step}"))(x)
+        if stage < len(widths) - fine_map:
+            x = layers.MaxPooling2D(name=f"{prefix}s{stage}_pool")(x)
+
+    features, cells = x, None
+    if head == "attention":
+        cells = layers.Conv2D(1, 1, activation="sigmoid", name=f"{prefix}tumour_map")(features)
+        x = AttentionPooling(name=f"{prefix}attention_pool")([features, cells])
+    else:
+        x = layers.GlobalAveragePooling2D(name=f"{prefix}gap")(x)
+    x = layers.Dropout(0.3, name=f"{prefix}dropout")(x)
+    logits = layers.Dense(len(CLASS_NAMES), name=f"{prefix}logits")(x)
+    return features, cells, logits
+
+
+def xception(
+    input_size: int = 299, tumour_map: bool = False, head: str = "gap", fine_map: bool = False, members=None
+) -> keras.Model:
     """The origin's head on Xception: GlobalMaxPool, Dropout .3, Dense 128, Dropout .25, softmax.
 
     `tumour_map` adds the same auxiliary training output as the custom CNN's. It has only the
     origin's head and resolution (the custom CNN's options are accepted so every architecture
     builds alike).
     """
-    if head != "gap" or fine_map:
-        raise ValueError("Xception has only the origin's head and resolution (head='gap', fine_map=False)")
+    if head != "gap" or fine_map or members:
+        raise ValueError("Xception has only the origin's head and resolution, and no ensemble")
     base = keras.applications.Xception(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
     x = layers.GlobalMaxPooling2D(name="gmp")(base.output)
     x = layers.Flatten(name="flatten")(x)

@@ -57,16 +57,8 @@ def render_markdown(card: dict) -> str:
         "",
         "## Recipe",
         f"- command: `{card.get('command', '')}`",
-        f"- epochs {recipe['epochs']} (ran {training['epochs_run']}, best {training['best_epoch']}), "
-        f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}"
-        + (f", split seed {recipe['split_seed']}" if recipe.get("split_seed") is not None else ""),
-        f"- head: {HEAD_DESCRIPTIONS[recipe.get('head', 'gap')]}, on a "
-        f"{'14×14' if recipe.get('fine_map') else '7×7'} last feature map (at 224 px); "
-        f"label smoothing {recipe.get('label_smoothing', 0.0)}; "
-        f"auxiliary tumour-map loss weight {recipe.get('tumour_map_weight', 0.0)}",
-        f"- augmentation: {card.get('augmentation', PRE_BIAS_FIELD_AUGMENTATION)}",
-        f"- after training, BatchNorm statistics re-estimated on "
-        f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
+        *(ensemble_recipe_lines(card) if card.get("members") else single_recipe_lines(recipe, training)),
+        f"- augmentation: {card.get('augmentation') or PRE_BIAS_FIELD_AUGMENTATION}",
         f"- training time: {training['seconds'] / 60:.1f} min on {training['machine']}",
         "",
         "## Why figures on this dataset read high, and how these are measured",
@@ -133,6 +125,45 @@ def render_markdown(card: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def single_recipe_lines(recipe: dict, training: dict) -> list[str]:
+    return [
+        f"- epochs {recipe['epochs']} (ran {training['epochs_run']}, best {training['best_epoch']}), "
+        f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}"
+        + (f", split seed {recipe['split_seed']}" if recipe.get("split_seed") is not None else ""),
+        f"- {network_description(recipe)}; label smoothing {recipe.get('label_smoothing', 0.0)}; "
+        f"auxiliary tumour-map loss weight {recipe.get('tumour_map_weight', 0.0)}",
+        f"- after training, BatchNorm statistics re-estimated on "
+        f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
+    ]
+
+
+def network_description(options: dict) -> str:
+    return (
+        f"head: {HEAD_DESCRIPTIONS[options.get('head', 'gap')]}, on a "
+        f"{'14×14' if options.get('fine_map') else '7×7'} last feature map (at 224 px)"
+    )
+
+
+def ensemble_recipe_lines(card: dict) -> list[str]:
+    """An ensemble's recipe: how its members are combined, then each member's own run."""
+    lines = [
+        f"- an ensemble of {len(card['members'])} custom CNNs served as one network: each member's logits divided "
+        "by its own temperature, averaged, then calibrated again; the heat maps add up every member's map the "
+        "same way"
+    ]
+    for index, member in enumerate(card["members"]):
+        recipe = member["recipe"]
+        pointing = member.get("localisation", {}).get("gradcam")
+        lines.append(
+            f"- member {index + 1}: `{member['command']}` — {network_description(recipe)}; epochs {recipe['epochs']} "
+            f"(best {member['best_epoch']}), seed {recipe['seed']}; alone: validation accuracy "
+            f"{member['validation_accuracy']:.4f}"
+            + (f", Grad-CAM pointing game {pointing:.1%}" if pointing is not None else "")
+            + f"; {member['seconds'] / 60:.0f} min; sha256 `{member['sha256'][:12]}…`"
+        )
+    return lines
 
 
 def ood_markdown(ood: dict) -> list[str]:

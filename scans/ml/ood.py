@@ -122,7 +122,15 @@ def _pool(tensor, how: str):
     raise ValueError(f"unknown pooling {how!r}")
 
 
-def feature_outputs(model, views: Sequence[tuple[str, str]] = FEATURE_VIEWS) -> list:
+def views_for(model) -> list[tuple[str, str]]:
+    """FEATURE_VIEWS of a single network; every member's FEATURE_VIEWS in an ensemble."""
+    from scans.ml.ensemble import member_prefixes
+
+    prefixes = member_prefixes(model) or [""]
+    return [(prefix + layer, how) for prefix in prefixes for layer, how in FEATURE_VIEWS]
+
+
+def feature_outputs(model, views: Sequence[tuple[str, str]]) -> list:
     """The pooled feature tensors of `views`, for building a model with extra outputs."""
     return [_pool(model.get_layer(layer).output, how) for layer, how in views]
 

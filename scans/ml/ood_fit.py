@@ -15,7 +15,6 @@ from PIL import Image
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.ood import (
     BATCH,
-    FEATURE_VIEWS,
     RIDGE,
     InputStats,
     OodStats,
@@ -23,6 +22,7 @@ from scans.ml.ood import (
     gray_stats,
     input_limits,
     save,
+    views_for,
 )
 from scans.ml.preprocess import model_input
 
@@ -68,7 +68,7 @@ def feature_function(model, temperature: float) -> Callable[[np.ndarray], tuple[
     """batch → (calibrated probabilities, pooled features per view), through any Keras backend."""
     import keras
 
-    extractor = keras.Model(model.input, [model.get_layer("logits").output, *feature_outputs(model)])
+    extractor = keras.Model(model.input, [model.get_layer("logits").output, *feature_outputs(model, views_for(model))])
 
     def run(batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         logits, *features = extractor(batch, training=False)
@@ -244,10 +244,10 @@ def fit_for_model(
     _, train_features = _features_of(run, train_grays, input_size)
     means, precisions = zip(*(_class_gaussian(f, train_labels) for f in train_features))
     fitted = OodStats(
-        views=list(FEATURE_VIEWS),
+        views=views_for(model),
         means=list(means),
         precisions=list(precisions),
-        scales=np.ones(len(FEATURE_VIEWS)),
+        scales=np.ones(len(views_for(model))),
         score_limit=math.inf,
         confidence_threshold=0.0,
         **input_limits([gray_stats(g) for g in train_grays]),

@@ -35,7 +35,7 @@ ARCHITECTURE_FACTS = {
 
 
 # The build options of scans.ml.architectures that a recipe (and so a card) records.
-BUILD_OPTIONS = ("head", "fine_map")
+BUILD_OPTIONS = ("head", "fine_map", "members")
 
 
 def options_from(recipe: dict) -> dict:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from scans.ml.ensemble import member_layers
 from scans.ml.regions import guided_saliency_map
 
 
@@ -50,22 +51,27 @@ class HeatMapper:
     def __init__(self, model: keras.Model, gradcam_layer: str):
         size = model.input_shape[1]
         signature = [tf.TensorSpec([1, size, size, 3], tf.float32), tf.TensorSpec([], tf.int32)]
-        conv_and_logits = keras.Model(
-            model.input, [model.get_layer(gradcam_layer).output, model.get_layer("logits").output]
-        )
+        # One layer in a single network; every member's in an ensemble (scans.ml.ensemble).
+        cam_layers = [model.get_layer(name).output for name in member_layers(model, gradcam_layer)]
+        convs_and_logits = keras.Model(model.input, [*cam_layers, model.get_layer("logits").output])
         guided = guided_clone(model)
         guided_logits = keras.Model(guided.input, guided.get_layer("logits").output)
 
         @tf.function(input_signature=signature)
         def gradcam(image, class_index):
             with tf.GradientTape() as tape:
-                activations, logits = conv_and_logits(image, training=False)
+                *activations, logits = convs_and_logits(image, training=False)
                 score = logits[0, class_index]
-            gradients = tape.gradient(score, activations)[0]
-            # HiResCAM: each cell's gradient times its activation, not the gradient averaged
-            # over the map first. Behind a plain global average pool the two are the same map;
-            # behind attention pooling only this one shows where the evidence was weighted.
-            cam = tf.nn.relu(tf.reduce_sum(activations[0] * gradients, axis=-1))
+            gradients = tape.gradient(score, activations)
+            cam = tf.zeros((size, size))
+            for activation, gradient in zip(activations, gradients):
+                # HiResCAM: each cell's gradient times its activation, not the gradient averaged
+                # over the map first. Behind a plain global average pool the two are the same map;
+                # behind attention pooling only this one shows where the evidence was weighted.
+                cells = tf.nn.relu(tf.reduce_sum(activation[0] * gradient[0], axis=-1))
+                # An ensemble's members add up their maps, each scaled by its gradient as its
+                # logits are in the average: the maps are averaged exactly as the answers are.
+                cam += tf.image.resize(cells[:, :, None], (size, size), method="bilinear")[:, :, 0]
             return cam / (tf.reduce_max(cam) + 1e-8)
 
         @tf.function(input_signature=signature)
@@ -81,8 +87,7 @@ class HeatMapper:
     def gradcam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """Grad-CAM on the input square, upsampled to it, in [0, 1]."""
         cam = self._gradcam(tf.constant(batch), tf.constant(class_index, tf.int32)).numpy()
-        upsampled = tf.image.resize(cam[:, :, None], (self.size, self.size), method="bilinear")
-        return np.clip(upsampled.numpy()[:, :, 0], 0.0, 1.0)
+        return np.clip(cam, 0.0, 1.0)
 
     def saliency(self, batch: np.ndarray, class_index: int) -> np.ndarray:
         """The origin's guided-backprop saliency on the input square, in [0, 1]."""

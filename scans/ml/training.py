@@ -301,16 +301,41 @@ def finish(
     chosen = _recalibration_sample(data, recipe, RECALIBRATION_IMAGES)
     recalibrate_batch_norm(model, np.stack([model_input(data.grays[i], recipe.input_size) for i in chosen]))
     model.save_weights(str(out_path))
+    best_epoch = int(np.argmax(history["val_accuracy"]))
+    return {
+        "model": recipe.model,
+        "init": recipe.init,
+        "recipe": asdict(recipe),
+        "training": {
+            "epochs_run": len(history["val_accuracy"]),
+            "best_epoch": best_epoch + 1,
+            "seconds": round(seconds, 1),
+            "machine": machine(),
+            "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()},
+            "batch_norm_recalibration_images": int(len(chosen)),
+        },
+        "augmentation": AUGMENTATION_DESCRIPTION,
+        **measure(model, data, out_path, recipe.model, log),
+    }
 
+
+def machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, Keras {keras.__version__} on {keras.backend.backend()}"
+
+
+def measure(model: keras.Model, data: TrainingData, out_path: Path, name: str, log: Callable[[str], None]) -> dict:
+    """The card's figures for finished weights at `out_path`: temperature, validation report,
+    robustness, and the refusal statistics (saved beside the weights)."""
+    input_size = model.input_shape[1]
     val_idx, labels = data.val_idx, data.labels
-    val_inputs = np.stack([model_input(data.grays[i], recipe.input_size) for i in val_idx])
+    val_inputs = np.stack([model_input(data.grays[i], input_size) for i in val_idx])
     val_labels = labels[val_idx]
     logit_fn = logit_function(model)
     val_logits = evaluation.logits_of(logit_fn, val_inputs)
     temperature = evaluation.fit_temperature(val_logits, val_labels)
     raw = evaluation.classification_report(evaluation.softmax(val_logits), val_labels)
     calibrated = evaluation.classification_report(evaluation.softmax(val_logits, temperature), val_labels)
-    robustness = evaluation.robustness_report(logit_fn, [data.grays[i] for i in val_idx], val_labels, recipe.input_size)
+    robustness = evaluation.robustness_report(logit_fn, [data.grays[i] for i in val_idx], val_labels, input_size)
     # The refusal and abstention statistics belong to these weights: refit them every time,
     # leaving out the head CT slices the dataset files as MRI (fitted on, CT would look normal).
     not_mri = ood_fit.known_not_brain_mri()
@@ -326,27 +351,21 @@ def finish(
         val_grays=[data.grays[i] for i in ood_val],
         val_labels=labels[ood_val],
         temperature=temperature,
-        input_size=recipe.input_size,
-        out_path=out_path.with_name(f"{recipe.model}.ood.npz"),
+        input_size=input_size,
+        out_path=out_path.with_name(f"{name}.ood.npz"),
         log=log,
     )
-
-    best_epoch = int(np.argmax(history["val_accuracy"]))
     samples, groups = data.samples, data.groups
-    train_idx = data.train_idx
     return {
-        "model": recipe.model,
         "weights_file": out_path.name,
         "sha256": sha256_of(out_path),
-        "input_size": recipe.input_size,
+        "input_size": input_size,
         "class_names": list(CLASS_NAMES),
         "temperature": temperature,
-        "init": recipe.init,
-        "recipe": asdict(recipe),
         "data": {
             "source": "Kaggle Brain Tumor MRI Dataset (Nickparvar), Training split",
             "images": len(samples),
-            "train": len(train_idx),
+            "train": len(data.train_idx),
             "validation": len(val_idx),
             "left_out_not_brain_mri": len(data.excluded),
             "duplicate_groups": int(len(np.unique(groups))),
@@ -355,21 +374,12 @@ def finish(
             "correlation ≥ 0.97) and, for the figshare images, every slice of one patient (PID family)",
             "validation_per_class": {n: int((val_labels == i).sum()) for i, n in enumerate(CLASS_NAMES)},
         },
-        "training": {
-            "epochs_run": len(history["val_accuracy"]),
-            "best_epoch": best_epoch + 1,
-            "seconds": round(seconds, 1),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, Keras {keras.__version__} on {keras.backend.backend()}",
-            "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.items()},
-            "batch_norm_recalibration_images": int(len(chosen)),
-        },
         "validation": {
             **calibrated,
             "ece_before_calibration": raw["ece"],
             "ece_after_calibration": calibrated["ece"],
             "reliability_after": evaluation.reliability_bins(evaluation.softmax(val_logits, temperature), val_labels),
         },
-        "augmentation": AUGMENTATION_DESCRIPTION,
         "robustness": robustness,
         "ood": ood_section,
         "validation_files": [str(samples[i].path.relative_to(data.data_dir)) for i in val_idx],

@@ -180,3 +180,67 @@ def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, mes
         base[flag] = value
     with pytest.raises(CommandError, match=message):
         call_command("train_model", *[item for pair in base.items() for item in pair])
+
+
+@pytest.fixture(scope="module")
+def assembled(trained, tmp_path_factory):
+    """A second member trained with another seed on the same split, and the two assembled."""
+    first_dir, _, data = trained
+    second_dir, ensemble_dir = tmp_path_factory.mktemp("second"), tmp_path_factory.mktemp("ensemble")
+    out = io.StringIO()
+    call_command(
+        "train_model",
+        *("--model", "custom_cnn", "--data", str(data), "--out", str(second_dir / "custom_cnn.weights.h5")),
+        *("--epochs", "1", "--resolution", "64", "--validation-fraction", "0.25"),
+        *("--seed", "7", "--split-seed", "42", "--head", "gap", "--fine-map"),
+        stdout=out,
+    )
+    call_command(
+        "build_ensemble",
+        *("--data", str(data), "--member", str(first_dir), "--member", str(second_dir)),
+        *("--out", str(ensemble_dir / "custom_cnn.weights.h5")),
+        stdout=out,
+    )
+    return ensemble_dir, out.getvalue(), (first_dir, second_dir, data)
+
+
+def test_build_ensemble_writes_one_model_the_engine_serves(assembled):
+    ensemble_dir, output, (first_dir, second_dir, _) = assembled
+    card = json.loads((ensemble_dir / "custom_cnn.card.json").read_text())
+    assert card["sha256"] == registry.file_sha256(ensemble_dir / "custom_cnn.weights.h5")
+    assert [m["folder"] for m in card["members"]] == [str(first_dir), str(second_dir)]
+    assert card["recipe"]["members"] == [
+        {"head": "attention", "fine_map": False},
+        {"head": "gap", "fine_map": True},
+    ]
+    assert {"gradcam", "guided_backprop"} <= set(card["sanity"]) and card["ood"]["views"]
+    assert "an ensemble of 2 custom CNNs" in (ensemble_dir / "custom_cnn.card.md").read_text()
+    assert "ensemble validation accuracy" in output
+
+    engine = Engine(registry.get_spec("custom_cnn", ensemble_dir))
+    scan = encode(head(200, 160, (0.3, 0.4)), "JPEG")
+    result = engine.predict(scan)
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    maps = engine.explain_maps(scan, result)
+    assert maps.gradcam.raw.shape == (160, 200) and maps.gradcam.raw.max() > 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a[:2], "needs at least two --member"),
+        (lambda a: [*a[:2], *a[:2]], "given twice"),
+        (lambda a: [*a, "--out-inside"], "outside the member folders"),
+        (lambda a: [*a[:2], "--member", "/nonexistent"], "--member /nonexistent"),
+    ],
+)
+def test_build_ensemble_arguments_are_checked_before_any_work(trained, tmp_path, change, message):
+    from django.core.management.base import CommandError
+
+    first_dir, _, data = trained
+    arguments = change(["--member", str(first_dir), "--member", str(tmp_path)])
+    out = str(tmp_path / "out" / "custom_cnn.weights.h5")
+    if arguments[-1] == "--out-inside":
+        arguments, out = arguments[:-1], str(first_dir / "custom_cnn.weights.h5")
+    with pytest.raises(CommandError, match=message):
+        call_command("build_ensemble", "--data", str(data), *arguments, "--out", out)

@@ -2,14 +2,11 @@
 
 import shlex
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from scans.ml import registry
-
-SANITY_IMAGES = 24
 
 
 class Command(BaseCommand):
@@ -65,6 +62,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         recipe = self._recipe(options)
         from scans.ml.cards import write_card
+        from scans.ml.heatmap_checks import localisation_section, sanity_section
         from scans.ml.training import Recipe, train
 
         checkpoint_dir = options["resume"] or options["checkpoint_dir"]
@@ -81,10 +79,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         recipe = Recipe(**card["recipe"])
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
-        card["sanity"] = self._sanity(card, Path(options["data"]), Path(options["out"]), recipe)
-        card_json = Path(options["out"]).with_name(f"{recipe.model}.card.json")
+        data, out = Path(options["data"]), Path(options["out"])
+        card["sanity"] = sanity_section(card, data, out)
+        card_json = out.with_name(f"{recipe.model}.card.json")
         write_card(card, card_json)  # the engine below checks the weights against it
-        card["localisation"] = self._localisation(card, Path(options["data"]), Path(options["out"]), recipe)
+        card["localisation"] = localisation_section(card, data, out.parent, self.stdout.write)
         markdown = write_card(card, card_json)
         validation = card["validation"]
         self.stdout.write(
@@ -143,29 +142,3 @@ class Command(BaseCommand):
             fine_map=options["fine_map"],
             label_smoothing=options["label_smoothing"],
         )
-
-    def _sanity(self, card: dict, data: Path, out: Path, recipe) -> dict:
-        """Heat-map randomisation test on validation images spread over the classes."""
-        import numpy as np
-
-        from scans.ml.architectures import ARCHITECTURES
-        from scans.ml.preprocess import decode_scan, model_input
-        from scans.ml.sanity import randomisation_test
-
-        files = card["validation_files"]
-        chosen = files[:: max(1, len(files) // SANITY_IMAGES)][:SANITY_IMAGES]
-        inputs = np.stack([model_input(decode_scan((data / f).read_bytes()), recipe.input_size) for f in chosen])
-        model = ARCHITECTURES[recipe.model](recipe.input_size, **registry.options_from(asdict(recipe)))
-        model.load_weights(str(out))
-        gradcam_layer = registry.ARCHITECTURE_FACTS[recipe.model].gradcam_layer
-        return randomisation_test(model, recipe.model, gradcam_layer, inputs)
-
-    def _localisation(self, card: dict, data: Path, out: Path, recipe) -> dict | None:
-        """Pointing game and energy inside the mask of both maps, on validation images with a
-        mask, drawn by the serving engine exactly as the portal draws them."""
-        from scans.ml.inference import Engine
-        from scans.ml.localisation import engine_localisation
-
-        engine = Engine(registry.get_spec(recipe.model, out.parent))
-        self.stdout.write("measuring where the heat maps point on the validation images with a mask…")
-        return engine_localisation(engine, [(data / name, Path(name).parent.name) for name in card["validation_files"]])

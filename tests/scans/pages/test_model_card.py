@@ -73,6 +73,33 @@ def test_the_card_shows_data_recipe_metrics_confusion_robustness_sanity_and_limi
         assert expected in body, expected
 
 
+def test_an_ensemble_card_lists_its_members_and_where_the_maps_point(client, owner, tmp_path, monkeypatch):
+    member = {
+        "recipe": {"head": "attention", "fine_map": True, "epochs": 40, "seed": 7},
+        "best_epoch": 33,
+        "validation_accuracy": 0.9411,
+    }
+    card = {
+        **CARD,
+        "recipe": {"model": "custom_cnn", "members": [{"head": "attention", "fine_map": True}] * 2},
+        "members": [member, member],
+        "training": {"seconds": 5000, "machine": "2 cores"},
+        "localisation": {
+            "gradcam": {"pointing_game": 0.812, "energy_inside": 0.3, "images": 599},
+            "saliency": {"pointing_game": 0.65, "energy_inside": 0.2, "images": 599},
+        },
+    }
+    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    client.force_login(owner)
+    body = client.get("/models/custom_cnn/").content.decode()
+    assert "An ensemble of 2 custom CNNs" in body
+    assert body.count("<td>attention</td><td>14×14</td><td>40 (33)</td><td>7</td><td>94.1 %</td>") == 2
+    assert "Where the heat maps point" in body
+    assert '<th scope="row">Grad-CAM</th><td>81.2 %</td>' in body
+    assert "<dt>Epochs</dt>" not in body
+
+
 def test_a_model_without_weights_says_it_is_not_installed(client, owner, weights_dir):
     client.force_login(owner)
     response = client.get("/models/xception/")
