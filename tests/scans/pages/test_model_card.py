@@ -100,6 +100,34 @@ def test_an_ensemble_card_lists_its_members_and_where_the_maps_point(client, own
     assert "<dt>Epochs</dt>" not in body
 
 
+def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_model(
+    client, owner, tmp_path, monkeypatch
+):
+    card = {
+        **CARD,
+        "data": {**CARD["data"], "split": "stratified by class; grouping mirrored copies and patients"},
+        "ood": {
+            "validation": {"false_refusal_rate": 0.009, "coverage": 0.935, "accuracy_called": 0.996},
+            "development_set": {
+                "count": 80,
+                "refusal_rate": 0.9625,
+                "categories": {
+                    "ct_head": {"count": 40, "refusal_rate": 0.925},
+                    "photo": {"count": 40, "refusal_rate": 1.0},
+                },
+            },
+        },
+    }
+    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    client.force_login(owner)
+    body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
+    assert "0.9 % refused, 93.5 % called, 99.6 % of those called right" in body
+    assert '<th scope="row">ct_head</th><td>92.5 %</td><td>40</td>' in body
+    assert "Patient ids exist only for its figshare part" in body
+    assert "confident but meaningless" not in body and "head CT most of all" in body
+
+
 def test_a_model_without_weights_says_it_is_not_installed(client, owner, weights_dir):
     client.force_login(owner)
     response = client.get("/models/xception/")
