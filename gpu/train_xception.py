@@ -248,9 +248,9 @@ def pipeline_images_per_second(recipe: Recipe, batches: int = 6) -> float:
     count = recipe.batch_size * batches
     squares = rng.integers(0, 255, (count, CACHE_SIDE, CACHE_SIDE), dtype=np.uint8)
     masks = [np.zeros((CACHE_SIDE, CACHE_SIDE), np.uint8) if i % 2 else None for i in range(count)]
-    labels = np.arange(count) % 4
+    targets = np.eye(4, dtype=np.float32)[np.arange(count) % 4]
     cells = math.ceil(recipe.input_size / 32)
-    dataset = AugmentedBatches(squares, squares, masks, labels, recipe, start_epoch=0, cells=cells)
+    dataset = AugmentedBatches(squares, squares, masks, targets, recipe, start_epoch=0, cells=cells)
     started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(dataset.__getitem__, range(batches)))

@@ -50,7 +50,14 @@ def render_markdown(card: dict) -> str:
         f"- {data['duplicate_groups']} duplicate groups; validation per class: "
         + ", ".join(f"{k} {v}" for k, v in data["validation_per_class"].items()),
         *(
-            [f"- {data['left_out_not_brain_mri']} head CT slices filed under the classes were left out of training"]
+            [
+                f"- {data['left_out_not_brain_mri']} head CT slices filed under the classes were "
+                + (
+                    f"trained on {recipe['outlier_exposure']}× with a uniform target (outlier exposure)"
+                    if recipe.get("outlier_exposure")
+                    else "left out of training"
+                )
+            ]
             if data.get("left_out_not_brain_mri")
             else []
         ),

@@ -55,6 +55,11 @@ class Recipe:
     # 14×14 instead of 7×7 last feature map (architectures.custom_cnn).
     fine_map: bool = False
     label_smoothing: float = 0.0
+    # Outlier exposure (Hendrycks et al. 2019): each image of the training folder known not to
+    # be brain MRI (head CT filed under the classes) is added this many times with a uniform
+    # target, so the network learns features that tell it apart and the refusal gate, fitted
+    # on MRI alone, can see it. 0: those images are simply left out.
+    outlier_exposure: int = 0
     # The split's own seed (None: `seed`), so ensemble members of different seeds share one split.
     split_seed: int | None = None
 
@@ -88,11 +93,14 @@ def _load_sample(path: str, label: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    def __init__(self, squares, clahes, masks, labels, recipe: Recipe, start_epoch: int, cells: int | None, **kwargs):
+    """Augmented training batches: `targets` holds one row of class probabilities per image
+    (one-hot, or uniform for an outlier), `masks` a tumour mask or None where unknown."""
+
+    def __init__(self, squares, clahes, masks, targets, recipe: Recipe, start_epoch: int, cells: int | None, **kwargs):
         super().__init__(**kwargs)
-        self.squares, self.clahes, self.masks, self.labels, self.recipe = squares, clahes, masks, labels, recipe
+        self.squares, self.clahes, self.masks, self.targets, self.recipe = squares, clahes, masks, targets, recipe
         self.cells = cells
-        self.order = np.arange(len(labels))
+        self.order = np.arange(len(targets))
         self._begin(start_epoch)
 
     def _begin(self, epoch: int) -> None:
@@ -100,7 +108,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         np.random.default_rng([self.recipe.seed, self.epoch]).shuffle(self.order)
 
     def __len__(self) -> int:
-        full = math.ceil(len(self.labels) / self.recipe.batch_size)
+        full = math.ceil(len(self.targets) / self.recipe.batch_size)
         return min(full, self.recipe.steps_per_epoch) if self.recipe.steps_per_epoch else full
 
     def __getitem__(self, index: int):
@@ -119,7 +127,7 @@ class AugmentedBatches(keras.utils.PyDataset):
             if self.cells is not None:
                 maps.append(cell_targets(mask, size, self.cells))
             images.append(np.repeat(normalize(resize(square, size))[:, :, None], 3, axis=2))
-        classes = keras.utils.to_categorical(self.labels[batch], len(CLASS_NAMES))
+        classes = self.targets[batch]
         if self.cells is None:
             return np.stack(images).astype(np.float32), classes
         return np.stack(images).astype(np.float32), {"probs": classes, "tumour_map": np.stack(maps)}
@@ -225,13 +233,23 @@ def train(
     if recipe.init == "imagenet" and not resume:
         network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
     cells = network.get_layer("tumour_map").output.shape[1] if with_map else None
-    train_idx = data.train_idx
-    log(f"training on {len(train_idx)} images ({len(data.excluded)} head CT slices filed as MRI left out)")
+    train_idx, outliers = data.train_idx, list(data.excluded) * recipe.outlier_exposure
+    log(
+        f"training on {len(train_idx)} images; {len(data.excluded)} head CT slices filed as MRI "
+        + (f"added {recipe.outlier_exposure}× with a uniform target" if outliers else "left out")
+    )
+    rows = [*train_idx, *outliers]
+    targets = np.concatenate(
+        [
+            keras.utils.to_categorical(data.labels[train_idx], len(CLASS_NAMES)),
+            np.full((len(outliers), len(CLASS_NAMES)), 1 / len(CLASS_NAMES)),
+        ]
+    ).astype(np.float32)
     batches = AugmentedBatches(
-        data.squares[train_idx],
-        data.clahes[train_idx],
-        [data.masks[i] for i in train_idx],
-        data.labels[train_idx],
+        data.squares[rows],
+        data.clahes[rows],
+        [data.masks[i] for i in train_idx] + [None] * len(outliers),
+        targets,
         recipe,
         start_epoch=state["epoch"],
         cells=cells,

@@ -88,3 +88,17 @@ def test_slices_listed_as_not_mri_stay_out_of_training_and_the_split_is_unchange
     assert plain.excluded == [] and plain.train_idx
     assert data.val_idx == plain.val_idx
     assert data.train_idx == [] and sorted(data.excluded) == sorted(plain.train_idx)
+
+
+def test_outliers_are_trained_towards_a_uniform_answer_with_no_tumour_map():
+    from scans.ml.training import AugmentedBatches
+
+    squares = np.random.default_rng(3).integers(0, 255, (2, 256, 256), dtype=np.uint8)
+    targets = np.array([[0, 0, 1, 0], [0.25, 0.25, 0.25, 0.25]], dtype=np.float32)
+    recipe = Recipe(input_size=64, batch_size=2)
+    batches = AugmentedBatches(squares, squares, [np.zeros((256, 256), np.uint8), None], targets, recipe, 0, cells=2)
+    images, wanted = batches[0]
+    order = batches.order[:2]
+    np.testing.assert_array_equal(wanted["probs"], targets[order])
+    unknown = wanted["tumour_map"][list(order).index(1)]
+    assert images.shape == (2, 64, 64, 3) and (unknown == -1).all()

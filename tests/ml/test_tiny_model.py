@@ -169,6 +169,7 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--resume", "/nonexistent"], "holds no checkpointed run"),
         (["--tumour-map-weight", "-1"], "--tumour-map-weight must be between 0 and 10"),
         (["--label-smoothing", "0.5"], "--label-smoothing must be at least 0 and below 0.5"),
+        (["--outlier-exposure", "50"], "--outlier-exposure must be between 0 and 20"),
         (["--model", "xception", "--head", "attention"], "--head attention is for custom_cnn"),
     ],
 )

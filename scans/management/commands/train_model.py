@@ -46,6 +46,13 @@ class Command(BaseCommand):
             help="custom_cnn without the pooling before its last stage: 14×14 heat maps instead of 7×7",
         )
         parser.add_argument(
+            "--outlier-exposure",
+            type=int,
+            default=0,
+            metavar="N",
+            help="add each training image listed as not brain MRI N times with a uniform target (0: leave them out)",
+        )
+        parser.add_argument(
             "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
         )
         parser.add_argument(
@@ -106,6 +113,8 @@ class Command(BaseCommand):
             raise CommandError(f"--resume {options['resume']} holds no checkpointed run (no state.json).")
         if not 0 <= options["tumour_map_weight"] <= 10:
             raise CommandError("--tumour-map-weight must be between 0 and 10.")
+        if not 0 <= options["outlier_exposure"] <= 20:
+            raise CommandError("--outlier-exposure must be between 0 and 20.")
         if not 0 <= options["label_smoothing"] < 0.5:
             raise CommandError("--label-smoothing must be at least 0 and below 0.5.")
         head = options["head"] or ("attention" if options["model"] == "custom_cnn" else "gap")
@@ -141,4 +150,5 @@ class Command(BaseCommand):
             head=head,
             fine_map=options["fine_map"],
             label_smoothing=options["label_smoothing"],
+            outlier_exposure=options["outlier_exposure"],
         )
