@@ -175,3 +175,23 @@ def test_evaluate_model_reports_the_refusal_rate_per_category_of_a_non_mri_folde
     assert "accuracy on what is called" in text
     assert "refused  100.0% of    3  photo" in text and "refused  100.0% of    3  chest_xray" in text
     assert "AUROC 1.0000" in text
+
+
+CANDIDATE = REPO_ROOT / "weights" / "candidates" / "attention-fine-map"
+
+
+def test_the_candidate_model_serves_and_its_grad_cam_points_at_the_tumour(card):
+    """The committed candidate (not served by default): it loads with its checks, and on a
+    sample of its validation slices with an outline the map peaks on the tumour, as its card says."""
+    from pathlib import Path
+
+    from scans.ml.inference import Engine
+    from scans.ml.localisation import engine_localisation
+
+    candidate = registry.read_card("custom_cnn", CANDIDATE)
+    assert candidate["localisation"]["gradcam"]["pointing_game"] >= 0.8
+    engine = Engine(registry.get_spec("custom_cnn", CANDIDATE))
+    sample = [(TRAINING / name, Path(name).parent.name) for name in candidate["validation_files"][::6]]
+    report = engine_localisation(engine, sample)
+    assert report["gradcam"]["images"] >= 80
+    assert report["gradcam"]["pointing_game"] >= 0.75
