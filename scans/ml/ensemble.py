@@ -35,13 +35,15 @@ def ensemble(input_size: int, members: list[dict]) -> keras.Model:
     """The ensemble network of custom CNN members, each built with its own options."""
     from scans.ml.architectures import custom_cnn_tower  # architectures imports this module
 
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two members")
     inputs = keras.Input((input_size, input_size, 3), name="image")
     calibrated = []
     for index, options in enumerate(members):
         prefix = PREFIX.format(index)
         _, _, logits = custom_cnn_tower(inputs, prefix=prefix, **options)
         calibrated.append(Calibrated(name=f"{prefix}calibrated")(logits))
-    logits = layers.Average(name="logits")(calibrated) if len(calibrated) > 1 else calibrated[0]
+    logits = layers.Average(name="logits")(calibrated)
     probs = layers.Activation("softmax", name="probs")(logits)
     return keras.Model(inputs, probs, name="custom_cnn_ensemble")
 

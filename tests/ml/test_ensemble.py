@@ -55,3 +55,8 @@ def test_heat_maps_and_the_refusal_gate_read_every_member(members, assembled):
     alone = HeatMapper(members[0], "last_conv").gradcam(image, 1)
     np.testing.assert_allclose(first_only, alone, atol=1e-3)
     assert np.abs(both - first_only).mean() > 1e-3
+
+
+def test_one_member_is_no_ensemble():
+    with pytest.raises(ValueError, match="at least two members"):
+        ensemble(64, MEMBERS[:1])
