@@ -167,8 +167,9 @@ def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print
     groups = duplicate_groups([s.path for s in samples], Path(data_dir))
     train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.split_rng_seed)
     log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} groups)")
-    # Head CT slices filed under the MRI classes stay out of training (they would teach the
-    # network, and its refusal gate, that CT is normal); the split itself is unchanged.
+    # Head CT slices filed under the MRI classes never train with their folder's label (that
+    # would teach the network that CT is a tumour class): they are set apart, for outlier
+    # exposure (Recipe.outlier_exposure) or to be left out. The split itself is unchanged.
     not_mri = ood_fit.known_not_brain_mri()
     excluded = [i for i in train_idx if str(samples[i].path.relative_to(data_dir)) in not_mri]
     train_idx = sorted(set(train_idx) - set(excluded))

@@ -65,6 +65,7 @@ def test_training_writes_weights_and_a_card_that_matches_them(trained):
     assert {"gradcam", "guided_backprop"} <= set(card["sanity"])
     # A new custom CNN pools with attention on its tumour map unless told otherwise.
     assert card["recipe"]["head"] == "attention" and card["recipe"]["label_smoothing"] == 0.1
+    assert card["recipe"]["outlier_exposure"] == 4
     assert "Model card: custom_cnn" in (weights_dir / "custom_cnn.card.md").read_text()
     assert "validation accuracy" in output
 
