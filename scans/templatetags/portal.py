@@ -67,6 +67,26 @@ def model_display(name: str) -> str:
     return facts.display_name if facts else name
 
 
+# The kinds of image a refusal development set is sorted into (one folder each); any other
+# folder name is shown with its underscores as spaces.
+IMAGE_KIND_DISPLAY = {
+    "chest_xray": "Chest X-ray",
+    "ct_body": "Body CT",
+    "ct_head": "Head CT",
+    "document": "Document",
+    "mri_other": "Other MRI",
+    "photo": "Photograph",
+    "skin": "Skin photograph",
+    "ultrasound": "Ultrasound",
+    "xray_other": "Other X-ray",
+}
+
+
+@register.filter
+def image_kind_display(kind: str) -> str:
+    return IMAGE_KIND_DISPLAY.get(kind, kind.replace("_", " ").capitalize())
+
+
 @functools.cache
 def _card_localisation(name: str) -> tuple[str, dict]:
     """(weights sha256, "where the heat maps point" figures) of the installed model; read once

@@ -113,7 +113,7 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
                 "refusal_rate": 0.9625,
                 "categories": {
                     "ct_head": {"count": 40, "refusal_rate": 0.925},
-                    "photo": {"count": 40, "refusal_rate": 1.0},
+                    "dental_xray": {"count": 40, "refusal_rate": 1.0},
                 },
             },
         },
@@ -123,7 +123,8 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
     client.force_login(owner)
     body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
     assert "0.9 % refused, 93.5 % called, 99.6 % of those called right" in body
-    assert '<th scope="row">ct_head</th><td>92.5 %</td><td>40</td>' in body
+    assert '<th scope="row">Head CT</th><td>92.5 %</td><td>40</td>' in body
+    assert '<th scope="row">Dental xray</th><td>100.0 %</td>' in body
     assert "Patient ids exist only for its figshare part" in body
     assert "confident but meaningless" not in body and "head CT most of all" in body
 
