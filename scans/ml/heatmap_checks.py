@@ -1,7 +1,7 @@
 """The heat-map sections of a model card: the randomisation sanity test and where the maps point.
 
 Both run on the card's validation images after the weights are final; train_model and
-build_ensemble call them alike.
+build_ensemble finish their cards alike through write_card_with_heatmap_checks.
 """
 
 from collections.abc import Callable
@@ -10,6 +10,21 @@ from pathlib import Path
 from scans.ml import registry
 
 SANITY_IMAGES = 24
+
+
+def write_card_with_heatmap_checks(
+    card: dict, data_dir: Path, weights_path: Path, log: Callable[[str], None]
+) -> tuple[Path, Path]:
+    """Add both heat-map sections to a finished card and write it beside the weights:
+    (JSON path, Markdown path). The card is written once before the pointing game, because
+    the serving engine that draws the maps checks the weights against it."""
+    from scans.ml.cards import write_card
+
+    card["sanity"] = sanity_section(card, data_dir, weights_path)
+    card_json = weights_path.with_name(f"{card['model']}.card.json")
+    write_card(card, card_json)
+    card["localisation"] = localisation_section(card, data_dir, weights_path.parent, log)
+    return card_json, write_card(card, card_json)
 
 
 def sanity_section(card: dict, data_dir: Path, weights_path: Path) -> dict:

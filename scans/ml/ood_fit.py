@@ -247,7 +247,7 @@ def fit_for_model(
         views=views_for(model),
         means=list(means),
         precisions=list(precisions),
-        scales=np.ones(len(views_for(model))),
+        scales=np.ones(len(means)),
         score_limit=math.inf,
         confidence_threshold=0.0,
         **input_limits([gray_stats(g) for g in train_grays]),

@@ -164,7 +164,7 @@ def load_data(data_dir: Path, recipe: Recipe, log: Callable[[str], None] = print
     data_dir = Path(data_dir)
     samples = list_samples(data_dir)
     log(f"{len(samples)} images; grouping duplicates, mirrored copies and patients…")
-    groups = duplicate_groups([s.path for s in samples], Path(data_dir))
+    groups = duplicate_groups([s.path for s in samples], data_dir)
     train_idx, val_idx = stratified_group_split(samples, groups, recipe.validation_fraction, recipe.split_rng_seed)
     log(f"split: {len(train_idx)} train / {len(val_idx)} validation ({len(np.unique(groups))} groups)")
     # Head CT slices filed under the MRI classes never train with their folder's label (that

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from scans.final_result import FinalResult, final_result_of
 from scans.ml import registry
 from scans.ml.classes import CLASS_NAMES
+from scans.ml.errors import WeightsError
 
 register = template.Library()
 
@@ -93,7 +94,7 @@ def _card_localisation(name: str) -> tuple[str, dict]:
     per process, like the weights themselves."""
     try:
         card = registry.read_card(name)
-    except Exception:  # noqa: BLE001 - a missing or broken card only loses the caption's figure
+    except WeightsError:  # a missing or broken card only loses the caption's figure
         return "", {}
     return str(card.get("sha256", "")), card.get("localisation") or {}
 

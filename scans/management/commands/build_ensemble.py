@@ -37,9 +37,8 @@ class Command(BaseCommand):
         cards = self._check(data, out, folders)
 
         from scans.ml.architectures import ARCHITECTURES
-        from scans.ml.cards import write_card
         from scans.ml.ensemble import ensemble, fill
-        from scans.ml.heatmap_checks import localisation_section, sanity_section
+        from scans.ml.heatmap_checks import write_card_with_heatmap_checks
         from scans.ml.training import Recipe, load_data, machine, measure
 
         first = Recipe(**cards[0]["recipe"])
@@ -73,11 +72,7 @@ class Command(BaseCommand):
             **measure(model, training, out, MODEL, self.stdout.write),
             "command": "python manage.py build_ensemble " + shlex.join(sys.argv[2:]),
         }
-        card["sanity"] = sanity_section(card, data, out)
-        card_json = out.with_name(f"{MODEL}.card.json")
-        write_card(card, card_json)  # the engine below checks the weights against it
-        card["localisation"] = localisation_section(card, data, out.parent, self.stdout.write)
-        markdown = write_card(card, card_json)
+        card_json, markdown = write_card_with_heatmap_checks(card, data, out, self.stdout.write)
         validation = card["validation"]
         self.stdout.write(
             f"ensemble validation accuracy {validation['accuracy']:.4f} (members: "

@@ -69,9 +69,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         recipe = self._recipe(options)
-        from scans.ml.cards import write_card
-        from scans.ml.heatmap_checks import localisation_section, sanity_section
-        from scans.ml.training import Recipe, train
+        from scans.ml.heatmap_checks import write_card_with_heatmap_checks
+        from scans.ml.training import train
 
         checkpoint_dir = options["resume"] or options["checkpoint_dir"]
         try:
@@ -85,14 +84,10 @@ class Command(BaseCommand):
             )
         except (FileNotFoundError, FileExistsError) as exc:
             raise CommandError(str(exc)) from None
-        recipe = Recipe(**card["recipe"])
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
-        data, out = Path(options["data"]), Path(options["out"])
-        card["sanity"] = sanity_section(card, data, out)
-        card_json = out.with_name(f"{recipe.model}.card.json")
-        write_card(card, card_json)  # the engine below checks the weights against it
-        card["localisation"] = localisation_section(card, data, out.parent, self.stdout.write)
-        markdown = write_card(card, card_json)
+        card_json, markdown = write_card_with_heatmap_checks(
+            card, Path(options["data"]), Path(options["out"]), self.stdout.write
+        )
         validation = card["validation"]
         self.stdout.write(
             f"validation accuracy {validation['accuracy']:.4f}, ECE {validation['ece_before_calibration']:.4f} → "
