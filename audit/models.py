@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         CREATE = "create", "Created"
         CHANGE = "change", "Changed"
         REVIEW = "review", "Reviewed"
+        ASSIGN = "assign", "Assigned for review"
         RERUN = "rerun", "Re-ran the classification"
         REGENERATE = "regenerate", "Regenerated the explanation"
         DELETE = "delete", "Deleted"

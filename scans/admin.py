@@ -188,10 +188,17 @@ class ScanAdmin(AuditedAdmin, admin.ModelAdmin):
         "status",
         "result",
         "reviewed",
+        "assigned_to",
         "created_at",
     )
-    list_filter = ("status", FinalResultFilter, ModelFilter, ReviewedFilter)
-    list_select_related = ("patient",)
+    list_filter = (
+        "status",
+        FinalResultFilter,
+        ModelFilter,
+        ReviewedFilter,
+        ("assigned_to", admin.EmptyFieldListFilter),
+    )
+    list_select_related = ("patient", "assigned_to")
     search_fields = ("patient__medical_record_number",)
     date_hierarchy = "created_at"
     actions = ["rerun_classification", "regenerate_explanation", "mark_reviewed"]
@@ -209,6 +216,7 @@ class ScanAdmin(AuditedAdmin, admin.ModelAdmin):
         "error",
         "attempts",
         ("created_at", "started_at", "finished_at"),
+        ("assigned_to", "assigned_at"),
     )
     readonly_fields = tuple(f for group in fields for f in (group if isinstance(group, tuple) else (group,)))
 

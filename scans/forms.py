@@ -193,3 +193,20 @@ class ReviewForm(PortalForm):
         if not model_called:
             field = self.fields["verdict"]
             field.choices = [(value, text) for value, text in field.choices if value != Review.Verdict.AGREE]
+
+
+class AssignForm(PortalForm):
+    """Who is to review a scan: one of the reviewers of its patient's team, or nobody."""
+
+    assignee = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=None,
+        required=False,
+        empty_label="Nobody: anyone in the team may take it",
+        error_messages={"invalid_choice": "Choose a reviewer of this patient's team, or nobody."},
+    )
+
+    def __init__(self, *args, reviewers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = reviewers
+        self.fields["assignee"].label_from_instance = lambda user: user.get_username()

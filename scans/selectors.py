@@ -48,7 +48,7 @@ def scan_get(*, user: User, scan_id: int) -> Scan:
     or 404 when the user may not see it."""
     queryset = with_final_result(
         scans_visible_to(user)
-        .select_related("patient", "explanation")
+        .select_related("patient", "explanation", "assigned_to")
         .prefetch_related(
             Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")),
             Prefetch("reviews", queryset=Review.objects.select_related("reviewer").order_by("-created_at", "-pk")),
@@ -101,7 +101,7 @@ def scans_with_list_data(scans: QuerySet[Scan]) -> QuerySet[Scan]:
     """What every list of scans shows: patient, predictions, whether anyone reviewed it and
     the final result, in a constant number of queries whatever the number of scans."""
     return with_final_result(
-        scans.select_related("patient")
+        scans.select_related("patient", "assigned_to")
         .prefetch_related(Prefetch("predictions", queryset=Prediction.objects.order_by("model_name")))
         .annotate(is_reviewed=Exists(Review.objects.filter(scan=OuterRef("pk"))))
     )
@@ -241,10 +241,19 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def review_queue(*, user: User) -> QuerySet[Scan]:
+# The review queue's views: everything waiting, what is assigned to the reader, what nobody has.
+QUEUE_VIEWS = {"": "All waiting", "mine": "Assigned to me", "unassigned": "Not assigned"}
+
+
+def review_queue(*, user: User, view: str = "") -> QuerySet[Scan]:
     """Finished, unreviewed scans of the user's teams, riskiest first: refused and uncertain,
-    then tumour-positive, then the rest; within a group the least sure, then the oldest."""
+    then tumour-positive, then the rest; within a group the least sure, then the oldest.
+    `view` is one of QUEUE_VIEWS; an unknown one shows everything."""
     waiting = scans_with_list_data(scans_visible_to(user).filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
+    if view == "mine":
+        waiting = waiting.filter(assigned_to=user)
+    elif view == "unassigned":
+        waiting = waiting.filter(assigned_to__isnull=True)
     return waiting.annotate(risk=risk_rank()).order_by("risk", "fr_model_confidence", "created_at", "pk")
 
 
@@ -298,9 +307,34 @@ def review_queue_counts(*, user: User) -> QueueCounts:
     return _queue_counts(_result_groups(scans_visible_to(user).filter(status=Scan.Status.DONE)))
 
 
+def reviewers_for(*, scan: Scan) -> QuerySet[User]:
+    """The active reviewers who may be given `scan`: those of its patient's team."""
+    return User.objects.filter(teams=scan.patient.team_id, role=User.Role.REVIEWER, is_active=True).order_by("username")
+
+
 def review_queue_next(*, user: User, after: Scan) -> Scan | None:
-    """The riskiest scan still waiting, other than the one just reviewed."""
-    return review_queue(user=user).exclude(pk=after.pk).first()
+    """The riskiest scan still waiting for this reviewer, other than the one just reviewed:
+    one assigned to them first, then one nobody has; never one assigned to someone else."""
+    for view in ("mine", "unassigned"):
+        scan = review_queue(user=user, view=view).exclude(pk=after.pk).first()
+        if scan is not None:
+            return scan
+    return None
+
+
+def review_queue_assignments(*, user: User) -> dict[str, int]:
+    """How many waiting scans each of QUEUE_VIEWS holds for `user`."""
+    waiting = (
+        scans_visible_to(user)
+        .filter(status=Scan.Status.DONE)
+        .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
+    )
+    counts = waiting.aggregate(
+        all=Count("pk"),
+        mine=Count("pk", filter=Q(assigned_to=user)),
+        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
+    )
+    return {"": counts["all"], "mine": counts["mine"], "unassigned": counts["unassigned"]}
 
 
 @dataclass(frozen=True)

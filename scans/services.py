@@ -163,6 +163,27 @@ def scan_review(*, scan: Scan, reviewer: User, verdict: str, corrected_label: st
     return review
 
 
+def scan_assign(*, scan: Scan, assignee: User | None, by: User) -> Scan:
+    """Gives a finished scan to one reviewer of its patient's team, or takes it back
+    (`assignee` None). Only reviewers assign: the queue is theirs to share out."""
+    if not by.is_reviewer:
+        raise ValidationError("Only staff reviewers can assign scans.")
+    if scan.status != Scan.Status.DONE:
+        raise ValidationError("Only a finished scan can be assigned for review.")
+    if assignee is not None:
+        if not (assignee.is_active and assignee.is_reviewer):
+            raise ValidationError({"assignee": f"{assignee.get_username()} is not an active staff reviewer."})
+        if not assignee.teams.filter(pk=scan.patient.team_id).exists():
+            raise ValidationError(
+                {"assignee": f"{assignee.get_username()} is not in this patient's team, so cannot see the scan."}
+            )
+    scan.assigned_to = assignee
+    scan.assigned_at = timezone.now() if assignee else None
+    scan.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
+    logger.info("scan %s assigned to user %s", scan.pk, assignee.pk if assignee else None)
+    return scan
+
+
 def patient_update(
     *,
     patient: Patient,

@@ -18,6 +18,7 @@ urlpatterns = [
     path("scans/<int:scan_id>/", views.scan_detail, name="scan-detail"),
     path("scans/<int:scan_id>/result/", views.scan_result, name="scan-result"),
     path("scans/<int:scan_id>/review/", views.scan_review, name="scan-review"),
+    path("scans/<int:scan_id>/assign/", views.scan_assign, name="scan-assign"),
     path(
         "scans/<int:scan_id>/explanation/regenerate/",
         views.explanation_regenerate,

@@ -15,7 +15,7 @@ from notifications.batches import batch_record
 from scans import selectors, services
 from scans.duplicates import earlier_copy_of
 from scans.explain_settings import gemini_mode
-from scans.forms import PatientForm, ReviewForm, ScanFilterForm, UploadForm
+from scans.forms import AssignForm, PatientForm, ReviewForm, ScanFilterForm, UploadForm
 from scans.history import patient_history_page
 from scans.models import Outcome, Scan
 from scans.uploads import dicom_upload_submit, is_dicom_upload
@@ -39,7 +39,9 @@ def _add_errors(form, error: ValidationError) -> None:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     dashboard = selectors.dashboard_for(user=request.user)
-    audit_list(request=request, patient_ids=[s.patient_id for s in (*dashboard.recent, *dashboard.queue, *dashboard.failed)])
+    audit_list(
+        request=request, patient_ids=[s.patient_id for s in (*dashboard.recent, *dashboard.queue, *dashboard.failed)]
+    )
     return render(request, "scans/dashboard.html", {"dashboard": dashboard})
 
 
@@ -177,12 +179,20 @@ def _model_called(scan) -> bool:
     return result is not None and result.model_outcome == Outcome.CLASSIFIED
 
 
-def _scan_context(request: HttpRequest, scan, review_form: ReviewForm | None = None) -> dict:
+def _scan_context(
+    request: HttpRequest, scan, review_form: ReviewForm | None = None, assign_form: AssignForm | None = None
+) -> dict:
     is_reviewer = request.user.is_reviewer
     return {
         "scan": scan,
         "pending": scan.status in selectors.PENDING,
         "review_form": review_form or ReviewForm(model_called=_model_called(scan)),
+        "assign_form": (
+            assign_form
+            or AssignForm(initial={"assignee": scan.assigned_to_id}, reviewers=selectors.reviewers_for(scan=scan))
+            if is_reviewer and scan.status == Scan.Status.DONE
+            else None
+        ),
         # Only once the scan is done: the pending page polls every 2 s.
         "next_in_queue": (
             selectors.review_queue_next(user=request.user, after=scan)
@@ -228,13 +238,42 @@ def scan_review(request: HttpRequest, scan_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def scan_assign(request: HttpRequest, scan_id: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+    if not request.user.is_reviewer:
+        raise PermissionDenied
+    form = AssignForm(request.POST, reviewers=selectors.reviewers_for(scan=scan))
+    if form.is_valid():
+        assignee = form.cleaned_data["assignee"]
+        try:
+            services.scan_assign(scan=scan, assignee=assignee, by=request.user)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            audit_record(request=request, action=AuditEvent.Action.ASSIGN, obj=scan)
+            if assignee is None:
+                messages.success(request, f"Scan {scan.pk} is back in the shared queue.")
+            else:
+                whom = "you" if assignee == request.user else assignee.get_username()
+                messages.success(request, f"Scan {scan.pk} is assigned to {whom}.")
+            return redirect("scans:scan-detail", scan_id=scan.pk)
+    return render(request, "scans/scan_detail.html", _scan_context(request, scan, assign_form=form), status=400)
+
+
+@login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     """The reviewer's work list: their teams' unreviewed results, riskiest first."""
     if not request.user.is_reviewer:
         raise PermissionDenied
+    view = request.GET.get("view", "")
+    view = view if view in selectors.QUEUE_VIEWS else ""
+    sizes = selectors.review_queue_assignments(user=request.user)
     context = {
-        "page": _page(request, selectors.review_queue(user=request.user)),
+        "page": _page(request, selectors.review_queue(user=request.user, view=view)),
         "counts": selectors.review_queue_counts(user=request.user),
+        "view": view,
+        "views": [(key, label, sizes[key]) for key, label in selectors.QUEUE_VIEWS.items()],
     }
     audit_list(request=request, patient_ids=[scan.patient_id for scan in context["page"]])
     return render(request, "scans/review_queue.html", context)

@@ -183,6 +183,11 @@ class ScanOutput(serializers.ModelSerializer):
     predictions = PredictionOutput(many=True, read_only=True)
     explanation = serializers.SerializerMethodField()
     final_result = serializers.SerializerMethodField()
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The reviewer this scan is assigned to for review (set on the scan page), or null.",
+    )
     duplicate_of = serializers.SerializerMethodField(
         help_text="The first earlier scan of this patient uploaded with the very same bytes (PNG or JPEG; "
         "same sha256), or null. The upload was accepted all the same: check that the image is not "
@@ -208,6 +213,7 @@ class ScanOutput(serializers.ModelSerializer):
             "predictions",
             "explanation",
             "final_result",
+            "assigned_to",
             "duplicate_of",
         ]
 

@@ -63,6 +63,12 @@ def test_a_reviewer_corrects_the_riskiest_scan_and_every_page_shows_it(live_serv
     assert "Uncertain" in header.inner_text() and "%" not in header.inner_text()
     _shot(page, "desktop-scan-uncertain")
 
+    # Taken, so that a colleague's "next in queue" passes it by.
+    page.get_by_role("button", name="Assign to me").click()
+    page.wait_for_url(f"{url}/scans/{ward['riskiest'].pk}/")
+    assert page.get_by_text(f"Scan {ward['riskiest'].pk} is assigned to you.").is_visible()
+    assert page.locator(".assignment").get_by_text("Assigned to you").is_visible()
+
     assert not page.get_by_label("The correct class").is_visible()  # asked for only when correcting
     page.get_by_label("Correct the class", exact=True).check()
     page.get_by_label("The correct class").select_option("glioma")

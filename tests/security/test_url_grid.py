@@ -100,6 +100,10 @@ GRID: dict[str, Expect] = {
     "scans/<int:scan_id>/review/": Expect(
         get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN, GONE, 400, 400, 400, GONE)
     ),
+    # An empty assignment puts the scan back in the shared queue: a 302 for a reviewer only.
+    "scans/<int:scan_id>/assign/": Expect(
+        get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN, GONE, 403, 302, 403, GONE)
+    ),
     "scans/<int:scan_id>/explanation/regenerate/": Expect(
         get=(LOGIN, 405, 405, 405, 405, 405), post=(LOGIN, GONE, 403, 302, 403, GONE)
     ),
