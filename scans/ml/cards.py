@@ -140,7 +140,13 @@ def single_recipe_lines(recipe: dict, training: dict) -> list[str]:
         f"batch {recipe['batch_size']}, Adamax lr {recipe['learning_rate']} with cosine decay, seed {recipe['seed']}"
         + (f", split seed {recipe['split_seed']}" if recipe.get("split_seed") is not None else ""),
         f"- {network_description(recipe)}; label smoothing {recipe.get('label_smoothing', 0.0)}; "
-        f"auxiliary tumour-map loss weight {recipe.get('tumour_map_weight', 0.0)}",
+        f"auxiliary tumour-map loss weight {recipe.get('tumour_map_weight', 0.0)}"
+        + (
+            f"; training-only gate head (the refusal gate's feature layers taught to tell the outlier-exposure "
+            f"images from MRI), loss weight {recipe['gate_head_weight']}"
+            if recipe.get("gate_head_weight")
+            else ""
+        ),
         f"- after training, BatchNorm statistics re-estimated on "
         f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
     ]

@@ -62,6 +62,10 @@ class Recipe:
     outlier_exposure: int = 0
     # The split's own seed (None: `seed`), so ensemble members of different seeds share one split.
     split_seed: int | None = None
+    # Weight of a training-only loss that asks the refusal gate's own feature views
+    # (scans.ml.ood) to tell the outlier-exposure images from MRI, through one logistic unit on
+    # their pooled features (with_gate_head). Serving never builds that unit. 0 turns it off.
+    gate_head_weight: float = 0.0
 
     @property
     def split_rng_seed(self) -> int:
@@ -96,10 +100,23 @@ class AugmentedBatches(keras.utils.PyDataset):
     """Augmented training batches: `targets` holds one row of class probabilities per image
     (one-hot, or uniform for an outlier), `masks` a tumour mask or None where unknown."""
 
-    def __init__(self, squares, clahes, masks, targets, recipe: Recipe, start_epoch: int, cells: int | None, **kwargs):
+    def __init__(
+        self,
+        squares,
+        clahes,
+        masks,
+        targets,
+        recipe: Recipe,
+        start_epoch: int,
+        cells: int | None,
+        not_mri: np.ndarray | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.squares, self.clahes, self.masks, self.targets, self.recipe = squares, clahes, masks, targets, recipe
         self.cells = cells
+        # 1 for an outlier-exposure image, 0 for MRI: the gate head's target (None: no gate head).
+        self.not_mri = not_mri
         self.order = np.arange(len(targets))
         self._begin(start_epoch)
 
@@ -130,7 +147,10 @@ class AugmentedBatches(keras.utils.PyDataset):
         classes = self.targets[batch]
         if self.cells is None:
             return np.stack(images).astype(np.float32), classes
-        return np.stack(images).astype(np.float32), {"probs": classes, "tumour_map": np.stack(maps)}
+        wanted = {"probs": classes, "tumour_map": np.stack(maps)}
+        if self.not_mri is not None:
+            wanted["not_mri"] = self.not_mri[batch][:, None]
+        return np.stack(images).astype(np.float32), wanted
 
     def on_epoch_end(self) -> None:
         self._begin(self.epoch + 1)
@@ -138,6 +158,18 @@ class AugmentedBatches(keras.utils.PyDataset):
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def with_gate_head(network: keras.Model) -> keras.Model:
+    """The training network plus a "not_mri" output: one logistic unit on the refusal gate's
+    pooled feature views (the very features scans.ml.ood scores), so that training shapes them
+    to set head CT apart from MRI. The unit is dropped after training; the gate is still fitted
+    on MRI alone, as for any model."""
+    from scans.ml.ood import feature_outputs, views_for
+
+    joined = keras.layers.Concatenate(name="gate_views")(feature_outputs(network, views_for(network)))
+    not_mri = keras.layers.Dense(1, activation="sigmoid", name="not_mri")(joined)
+    return keras.Model(network.input, [*network.outputs, not_mri], name=network.name)
 
 
 def logit_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
@@ -235,6 +267,14 @@ def train(
         network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
     cells = network.get_layer("tumour_map").output.shape[1] if with_map else None
     train_idx, outliers = data.train_idx, list(data.excluded) * recipe.outlier_exposure
+    gate_head = recipe.gate_head_weight > 0
+    if gate_head:
+        if not (with_map and outliers):
+            raise ValueError(
+                "the gate head needs the tumour map and images to tell from MRI: none of the files in "
+                f"scans/ml/{ood_fit.NOT_BRAIN_MRI_LIST.name} is on the training side of this split"
+            )
+        network = with_gate_head(network)
     log(
         f"training on {len(train_idx)} images; {len(data.excluded)} head CT slices filed as MRI "
         + (f"added {recipe.outlier_exposure}× with a uniform target" if outliers else "left out")
@@ -254,6 +294,7 @@ def train(
         recipe,
         start_epoch=state["epoch"],
         cells=cells,
+        not_mri=np.r_[np.zeros(len(train_idx)), np.ones(len(outliers))].astype(np.float32) if gate_head else None,
         workers=2,
     )
     steps = len(batches) * recipe.epochs
@@ -262,6 +303,9 @@ def train(
     if with_map:
         losses = {"probs": classification_loss, "tumour_map": masked_binary_crossentropy}
         weights, metrics = {"probs": 1.0, "tumour_map": recipe.tumour_map_weight}, {"probs": ["accuracy"]}
+        if gate_head:
+            losses["not_mri"] = keras.losses.BinaryCrossentropy()
+            weights["not_mri"] = recipe.gate_head_weight
     else:
         losses, weights, metrics = classification_loss, None, ["accuracy"]
     network.compile(

@@ -102,3 +102,24 @@ def test_outliers_are_trained_towards_a_uniform_answer_with_no_tumour_map():
     np.testing.assert_array_equal(wanted["probs"], targets[order])
     unknown = wanted["tumour_map"][list(order).index(1)]
     assert images.shape == (2, 64, 64, 3) and (unknown == -1).all()
+
+
+def test_the_gate_head_targets_follow_the_batch_order_and_serving_never_builds_it():
+    from scans.ml.architectures import custom_cnn
+    from scans.ml.training import AugmentedBatches, with_gate_head
+
+    squares = np.random.default_rng(4).integers(0, 255, (3, 256, 256), dtype=np.uint8)
+    targets = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0.25] * 4], dtype=np.float32)
+    not_mri = np.array([0, 0, 1], dtype=np.float32)
+    recipe = Recipe(input_size=64, batch_size=3)
+    masks = [np.zeros((256, 256), np.uint8), None, None]
+    batches = AugmentedBatches(squares, squares, masks, targets, recipe, 0, cells=2, not_mri=not_mri)
+    _, wanted = batches[0]
+    np.testing.assert_array_equal(wanted["not_mri"][:, 0], not_mri[batches.order[:3]])
+
+    network = with_gate_head(custom_cnn(64, tumour_map=True, head="attention", fine_map=True))
+    assert network.output_names == ["probs", "tumour_map", "not_mri"]
+    serving = keras.Model(network.input, network.get_layer("probs").output)
+    plain = custom_cnn(64, head="attention", fine_map=True)
+    assert {w.path for w in serving.weights} == {w.path for w in plain.weights}
+    assert not any("not_mri" in w.path or "gate_views" in w.path for w in serving.weights)

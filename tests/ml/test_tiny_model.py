@@ -171,6 +171,9 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--tumour-map-weight", "-1"], "--tumour-map-weight must be between 0 and 10"),
         (["--label-smoothing", "0.5"], "--label-smoothing must be at least 0 and below 0.5"),
         (["--outlier-exposure", "50"], "--outlier-exposure must be between 0 and 20"),
+        (["--gate-head-weight", "11"], "--gate-head-weight must be between 0 and 10"),
+        (["--gate-head-weight", "1", "--outlier-exposure", "0"], "--gate-head-weight needs --outlier-exposure"),
+        (["--gate-head-weight", "1", "--tumour-map-weight", "0"], "--gate-head-weight needs the tumour map"),
         (["--model", "xception", "--head", "attention"], "--head attention is for custom_cnn"),
     ],
 )
@@ -246,3 +249,17 @@ def test_build_ensemble_arguments_are_checked_before_any_work(trained, tmp_path,
         arguments, out = arguments[:-1], str(first_dir / "custom_cnn.weights.h5")
     with pytest.raises(CommandError, match=message):
         call_command("build_ensemble", "--data", str(data), *arguments, "--out", out)
+
+
+def test_the_gate_head_needs_images_to_tell_from_mri(trained, tmp_path):
+    from django.core.management.base import CommandError
+
+    _, _, data = trained  # synthetic heads: none of them is listed as not brain MRI
+    with pytest.raises(CommandError, match="the gate head needs the tumour map and images to tell from MRI"):
+        call_command(
+            "train_model",
+            *("--model", "custom_cnn", "--data", str(data), "--out", str(tmp_path / "custom_cnn.weights.h5")),
+            *("--epochs", "1", "--resolution", "64", "--gate-head-weight", "1"),
+            stdout=io.StringIO(),
+        )
+    assert not (tmp_path / "custom_cnn.weights.h5").exists()

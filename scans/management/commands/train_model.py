@@ -57,6 +57,14 @@ class Command(BaseCommand):
             "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
         )
         parser.add_argument(
+            "--gate-head-weight",
+            type=float,
+            default=0.0,
+            metavar="W",
+            help="weight of a training-only loss that teaches the refusal gate's feature layers to tell the "
+            "outlier-exposure images from MRI (0: off)",
+        )
+        parser.add_argument(
             "--checkpoint-dir",
             metavar="DIR",
             help="where each epoch's resumable state goes (default: .<model>-checkpoint beside --out)",
@@ -82,7 +90,7 @@ class Command(BaseCommand):
                 checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
                 resume=bool(options["resume"]),
             )
-        except (FileNotFoundError, FileExistsError) as exc:
+        except (FileNotFoundError, FileExistsError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
         card_json, markdown = write_card_with_heatmap_checks(
@@ -111,6 +119,12 @@ class Command(BaseCommand):
             raise CommandError("--tumour-map-weight must be between 0 and 10.")
         if not 0 <= options["outlier_exposure"] <= 20:
             raise CommandError("--outlier-exposure must be between 0 and 20.")
+        if not 0 <= options["gate_head_weight"] <= 10:
+            raise CommandError("--gate-head-weight must be between 0 and 10.")
+        if options["gate_head_weight"] and not options["outlier_exposure"]:
+            raise CommandError("--gate-head-weight needs --outlier-exposure: the head learns to tell those images from MRI.")
+        if options["gate_head_weight"] and not options["tumour_map_weight"]:
+            raise CommandError("--gate-head-weight needs the tumour map (--tumour-map-weight above 0).")
         if not 0 <= options["label_smoothing"] < 0.5:
             raise CommandError("--label-smoothing must be at least 0 and below 0.5.")
         head = options["head"] or ("attention" if options["model"] == "custom_cnn" else "gap")
@@ -147,4 +161,5 @@ class Command(BaseCommand):
             fine_map=options["fine_map"],
             label_smoothing=options["label_smoothing"],
             outlier_exposure=options["outlier_exposure"],
+            gate_head_weight=options["gate_head_weight"],
         )
