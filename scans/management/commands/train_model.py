@@ -122,7 +122,9 @@ class Command(BaseCommand):
         if not 0 <= options["gate_head_weight"] <= 10:
             raise CommandError("--gate-head-weight must be between 0 and 10.")
         if options["gate_head_weight"] and not options["outlier_exposure"]:
-            raise CommandError("--gate-head-weight needs --outlier-exposure: the head learns to tell those images from MRI.")
+            raise CommandError(
+                "--gate-head-weight needs --outlier-exposure: the head learns to tell those images from MRI."
+            )
         if options["gate_head_weight"] and not options["tumour_map_weight"]:
             raise CommandError("--gate-head-weight needs the tumour map (--tumour-map-weight above 0).")
         if not 0 <= options["label_smoothing"] < 0.5:
