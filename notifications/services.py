@@ -1,6 +1,7 @@
 """Writes of the notifications pages."""
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,3 +26,12 @@ def email_preference_set(*, user: User, email_when_batch_done: bool) -> EmailPre
         user=user, defaults={"email_when_batch_done": email_when_batch_done}
     )
     return preference
+
+
+def assignment_notify(*, scan_id: int, assignee: User, by: User) -> Notification:
+    """Tells a reviewer that a colleague gave them a scan to review (ids only, no patient data)."""
+    return Notification.objects.create(
+        recipient=assignee,
+        message=f"{by.get_username()} assigned scan {scan_id} to you for review.",
+        link=reverse("scans:scan-detail", args=[scan_id]),
+    )

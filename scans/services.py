@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Team, User
+from notifications.services import assignment_notify
 from scans import tasks
 from scans.final_result import final_result_of, with_final_result
 from scans.images import image_inspect
@@ -180,6 +181,8 @@ def scan_assign(*, scan: Scan, assignee: User | None, by: User) -> Scan:
     scan.assigned_to = assignee
     scan.assigned_at = timezone.now() if assignee else None
     scan.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
+    if assignee is not None and assignee != by:
+        assignment_notify(scan_id=scan.pk, assignee=assignee, by=by)
     logger.info("scan %s assigned to user %s", scan.pk, assignee.pk if assignee else None)
     return scan
 

@@ -154,3 +154,15 @@ def test_the_api_says_who_the_scan_is_assigned_to(patient, owner, staff_reviewer
     assert api.get(f"/api/v1/scans/{scan.pk}/").json()["assigned_to"] is None
     scan_assign(scan=scan, assignee=staff_reviewer, by=staff_reviewer)
     assert api.get(f"/api/v1/scans/{scan.pk}/").json()["assigned_to"] == staff_reviewer.username
+
+
+def test_a_colleague_given_a_scan_is_notified_and_taking_one_yourself_is_not(patient, staff_reviewer, colleague):
+    from notifications.models import Notification
+
+    scan = PredictionFactory(scan__patient=patient).scan
+    scan_assign(scan=scan, assignee=staff_reviewer, by=staff_reviewer)
+    assert not Notification.objects.exists()
+    scan_assign(scan=scan, assignee=colleague, by=staff_reviewer)
+    notification = Notification.objects.get()
+    assert notification.recipient == colleague and notification.link == f"/scans/{scan.pk}/"
+    assert notification.message == f"{staff_reviewer.username} assigned scan {scan.pk} to you for review."
