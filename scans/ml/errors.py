@@ -7,3 +7,7 @@ class ImageError(ValueError):
 
 class WeightsError(ValueError):
     """A model's weights file is missing, unreadable or not the one its card describes."""
+
+
+class RecipeError(ValueError):
+    """A training recipe that cannot run on the data it was given."""

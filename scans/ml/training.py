@@ -26,6 +26,7 @@ from scans.ml.augment import augment
 from scans.ml.checkpoints import Checkpoints, atomic_write, recalibrate_batch_norm
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.dataset import duplicate_groups, list_samples, stratified_group_split
+from scans.ml.errors import RecipeError
 from scans.ml.preprocess import crop_square, decode_scan, model_input, normalize, resize
 from scans.ml.registry import options_from
 from scans.ml.tumour_masks import cell_targets, crop_to_box, mask_path_for, masked_binary_crossentropy
@@ -270,7 +271,7 @@ def train(
     gate_head = recipe.gate_head_weight > 0
     if gate_head:
         if not (with_map and outliers):
-            raise ValueError(
+            raise RecipeError(
                 "the gate head needs the tumour map and images to tell from MRI: none of the files in "
                 f"scans/ml/{ood_fit.NOT_BRAIN_MRI_LIST.name} is on the training side of this split"
             )

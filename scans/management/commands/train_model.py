@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from scans.ml import registry
+from scans.ml.errors import RecipeError
 
 
 class Command(BaseCommand):
@@ -90,7 +91,7 @@ class Command(BaseCommand):
                 checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
                 resume=bool(options["resume"]),
             )
-        except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        except (FileNotFoundError, FileExistsError, RecipeError) as exc:
             raise CommandError(str(exc)) from None
         card["command"] = "python manage.py train_model " + shlex.join(sys.argv[2:])
         card_json, markdown = write_card_with_heatmap_checks(
