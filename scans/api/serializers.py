@@ -165,6 +165,13 @@ class ReviewInput(serializers.Serializer):
     )
 
 
+class AssignmentInput(serializers.Serializer):
+    assignee = serializers.CharField(
+        allow_null=True,
+        help_text="The username of an active reviewer of the patient's team, or null: back to the shared queue.",
+    )
+
+
 class ReviewOutput(serializers.ModelSerializer):
     reviewer = serializers.CharField(source="reviewer.get_username")
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("exams/<int:exam_id>/report.pdf", reports.ExamReportView.as_view(), name="exam-report"),
     path("scans/<int:scan_id>/", views.ScanDetailView.as_view(), name="scan-detail"),
     path("scans/<int:scan_id>/reviews/", views.ScanReviewListView.as_view(), name="scan-reviews"),
+    path("scans/<int:scan_id>/assignment/", views.ScanAssignmentView.as_view(), name="scan-assignment"),
     path("scans/<int:scan_id>/image/", files.ScanImageView.as_view(), name="scan-image"),
     path(
         "scans/<int:scan_id>/predictions/<str:model>/gradcam/",

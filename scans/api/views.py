@@ -3,7 +3,7 @@
 from django.urls import reverse
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from idempotency.services import submit_once
 from notifications.batches import batch_record
 from scans import selectors, services
 from scans.api.serializers import (
+    AssignmentInput,
     PatientInput,
     PatientOutput,
     ReviewInput,
@@ -158,3 +159,25 @@ class ScanReviewListView(APIView):
         review = services.scan_review(scan=scan, reviewer=request.user, **given.validated_data)
         audit_record(request=request, action=AuditEvent.Action.REVIEW, obj=scan)
         return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)
+
+
+class ScanAssignmentView(APIView):
+    """Who is to review a scan: one reviewer of its patient's team, or nobody. Reviewers only;
+    another team's scan is a 404 like a missing one."""
+
+    @extend_schema(request=AssignmentInput, responses=ScanOutput)
+    def post(self, request: Request, scan_id: int) -> Response:
+        scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+        if not request.user.is_reviewer:
+            raise PermissionDenied("Only staff reviewers can assign scans.")
+        given = AssignmentInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        username, assignee = given.validated_data["assignee"], None
+        if username is not None:
+            assignee = selectors.reviewers_for(scan=scan).filter(username=username).first()
+            if assignee is None:
+                raise ValidationError({"assignee": [f"'{username}' is not an active reviewer of this patient's team."]})
+        services.scan_assign(scan=scan, assignee=assignee, by=request.user)
+        audit_record(request=request, action=AuditEvent.Action.ASSIGN, obj=scan)
+        scan = selectors.scan_get(user=request.user, scan_id=scan_id)
+        return Response(ScanOutput(scan, context={"request": request}).data)

@@ -166,3 +166,29 @@ def test_a_colleague_given_a_scan_is_notified_and_taking_one_yourself_is_not(pat
     notification = Notification.objects.get()
     assert notification.recipient == colleague and notification.link == f"/scans/{scan.pk}/"
     assert notification.message == f"{staff_reviewer.username} assigned scan {scan.pk} to you for review."
+
+
+def test_the_api_assigns_by_username_and_refuses_what_the_page_refuses(patient, owner, staff_reviewer, colleague):
+    from tests.conftest import token_client
+
+    scan = PredictionFactory(scan__patient=patient).scan
+    api = token_client(staff_reviewer)
+    url = f"/api/v1/scans/{scan.pk}/assignment/"
+    response = api.post(url, {"assignee": "second-reader"}, format="json")
+    assert response.status_code == 200 and response.json()["assigned_to"] == "second-reader"
+    assert AuditEvent.objects.filter(action="assign", object_id=str(scan.pk)).count() == 1
+
+    for wrong in (owner.username, "nobody-here"):
+        response = api.post(url, {"assignee": wrong}, format="json")
+        assert response.status_code == 400
+        assert "is not an active reviewer of this patient's team" in str(response.json())
+    assert api.post(url, {}, format="json").status_code == 400
+    scan.refresh_from_db()
+    assert scan.assigned_to == colleague
+
+    response = api.post(url, {"assignee": None}, format="json")
+    assert response.status_code == 200 and response.json()["assigned_to"] is None
+    assert token_client(owner).post(url, {"assignee": None}, format="json").status_code == 403
+    queued = ScanFactory(patient=patient, status=Scan.Status.QUEUED)
+    response = api.post(f"/api/v1/scans/{queued.pk}/assignment/", {"assignee": None}, format="json")
+    assert response.status_code == 400 and "finished" in str(response.json())

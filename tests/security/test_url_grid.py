@@ -81,6 +81,11 @@ GRID: dict[str, Expect] = {
     "api/v1/scans/<int:scan_id>/reviews/": Expect(
         get=(401, GONE, 403, 200, 403, GONE), post=(401, GONE, 403, 400, 403, GONE)
     ),
+    # An empty body lacks "assignee": a 400 for a reviewer, before anything is written. GET is
+    # not an API method here, for anyone signed in.
+    "api/v1/scans/<int:scan_id>/assignment/": Expect(
+        get=(401, 405, 405, 405, 405, 405), post=(401, GONE, 403, 400, 403, GONE)
+    ),
     "api/v1/scans/<int:scan_id>/image/": TEAM_API,
     "api/v1/scans/<int:scan_id>/predictions/<str:model>/gradcam/": TEAM_API,
     "api/v1/scans/<int:scan_id>/predictions/<str:model>/saliency/": TEAM_API,
