@@ -202,7 +202,7 @@ class AssignForm(PortalForm):
         label="Assign to",
         queryset=None,
         required=False,
-        empty_label="Nobody: anyone in the team may take it",
+        empty_label="Nobody (the shared queue)",
         error_messages={"invalid_choice": "Choose a reviewer of this patient's team, or nobody."},
     )
 
