@@ -61,7 +61,9 @@ def patient_scans(*, patient: Patient) -> QuerySet[Scan]:
     """A patient's scans, newest first, with what their list views show."""
     return with_earlier_copy(
         with_final_result(
-            patient.scans.select_related("explanation").prefetch_related("predictions").order_by("-created_at", "-pk")
+            patient.scans.select_related("explanation", "assigned_to")
+            .prefetch_related("predictions")
+            .order_by("-created_at", "-pk")
         )
     )
 
@@ -245,15 +247,29 @@ def _day_start(day: date) -> datetime:
 QUEUE_VIEWS = {"": "All waiting", "mine": "Assigned to me", "unassigned": "Not assigned"}
 
 
+def _queue_view(view: str, user: User) -> Q:
+    """The condition of one of QUEUE_VIEWS; an unknown view is everything (an empty Q)."""
+    if view == "mine":
+        return Q(assigned_to=user)
+    if view == "unassigned":
+        return Q(assigned_to__isnull=True)
+    return Q()
+
+
+def _waiting_for_review(user: User) -> QuerySet[Scan]:
+    """Finished scans of the user's teams that nobody has reviewed."""
+    return (
+        scans_visible_to(user)
+        .filter(status=Scan.Status.DONE)
+        .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
+    )
+
+
 def review_queue(*, user: User, view: str = "") -> QuerySet[Scan]:
     """Finished, unreviewed scans of the user's teams, riskiest first: refused and uncertain,
     then tumour-positive, then the rest; within a group the least sure, then the oldest.
     `view` is one of QUEUE_VIEWS; an unknown one shows everything."""
-    waiting = scans_with_list_data(scans_visible_to(user).filter(status=Scan.Status.DONE)).filter(is_reviewed=False)
-    if view == "mine":
-        waiting = waiting.filter(assigned_to=user)
-    elif view == "unassigned":
-        waiting = waiting.filter(assigned_to__isnull=True)
+    waiting = scans_with_list_data(_waiting_for_review(user).filter(_queue_view(view, user)))
     return waiting.annotate(risk=risk_rank()).order_by("risk", "fr_model_confidence", "created_at", "pk")
 
 
@@ -323,18 +339,11 @@ def review_queue_next(*, user: User, after: Scan) -> Scan | None:
 
 
 def review_queue_assignments(*, user: User) -> dict[str, int]:
-    """How many waiting scans each of QUEUE_VIEWS holds for `user`."""
-    waiting = (
-        scans_visible_to(user)
-        .filter(status=Scan.Status.DONE)
-        .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
+    """How many waiting scans each of QUEUE_VIEWS holds for `user`, in one query."""
+    counts = _waiting_for_review(user).aggregate(
+        **{f"view_{key}": Count("pk", filter=_queue_view(key, user) or None) for key in QUEUE_VIEWS}
     )
-    counts = waiting.aggregate(
-        all=Count("pk"),
-        mine=Count("pk", filter=Q(assigned_to=user)),
-        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
-    )
-    return {"": counts["all"], "mine": counts["mine"], "unassigned": counts["unassigned"]}
+    return {key: counts[f"view_{key}"] for key in QUEUE_VIEWS}
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ class ScanAssignmentView(APIView):
             assignee = selectors.reviewers_for(scan=scan).filter(username=username).first()
             if assignee is None:
                 raise ValidationError({"assignee": [f"'{username}' is not an active reviewer of this patient's team."]})
+        # The service updates this very object, so it is answered without reading it again.
         services.scan_assign(scan=scan, assignee=assignee, by=request.user)
         audit_record(request=request, action=AuditEvent.Action.ASSIGN, obj=scan)
-        scan = selectors.scan_get(user=request.user, scan_id=scan_id)
         return Response(ScanOutput(scan, context={"request": request}).data)
