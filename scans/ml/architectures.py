@@ -14,6 +14,8 @@ from scans.ml.classes import CLASS_NAMES
 
 LAST_CONV = "last_conv"
 HEADS = ("gap", "attention")
+# Filters of the last stage; the first weights were trained with 256.
+LAST_WIDTH = 256
 
 
 @keras.saving.register_keras_serializable(package="scans")
@@ -45,10 +47,11 @@ def options_of(model: keras.Model) -> dict:
 
 
 def _tower_options(model: keras.Model, names: set[str], prefix: str) -> dict:
-    cells = model.get_layer(prefix + LAST_CONV).output.shape[1]
+    _, cells, _, width = model.get_layer(prefix + LAST_CONV).output.shape
     return {
         "head": "attention" if f"{prefix}attention_pool" in names else "gap",
         "fine_map": cells > model.input_shape[1] / 32,
+        "last_width": width,
     }
 
 
@@ -57,6 +60,7 @@ def custom_cnn(
     tumour_map: bool = False,
     head: str = "gap",
     fine_map: bool = False,
+    last_width: int = LAST_WIDTH,
     members: list[dict] | None = None,
 ) -> keras.Model:
     """A compact VGG-style CNN sized for 2 CPU cores: a stride-2 stem, then four conv stages.
@@ -78,6 +82,9 @@ def custom_cnn(
     tumour map and the heat maps drawn from it, is 14×14 instead of 7×7 cells (at 224 px) for
     about 1.7× the computation.
 
+    `last_width` sets the filters of the last stage (256 by default; 384 costs about 1.5×
+    the computation with `fine_map`, as most of it is in that stage).
+
     `members` (one dict of the options above each) builds an ensemble of such networks as
     one model instead (scans.ml.ensemble).
     """
@@ -86,7 +93,7 @@ def custom_cnn(
 
         return ensemble(input_size, members)
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    features, cells, logits = custom_cnn_tower(inputs, head=head, fine_map=fine_map)
+    features, cells, logits = custom_cnn_tower(inputs, head=head, fine_map=fine_map, last_width=last_width)
     probs = layers.Activation("softmax", name="probs")(logits)
     if tumour_map:
         if cells is None:
@@ -95,7 +102,9 @@ def custom_cnn(
     return keras.Model(inputs, probs, name="custom_cnn")
 
 
-def custom_cnn_tower(inputs, head: str = "gap", fine_map: bool = False, prefix: str = ""):
+def custom_cnn_tower(
+    inputs, head: str = "gap", fine_map: bool = False, last_width: int = LAST_WIDTH, prefix: str = ""
+):
     """The custom CNN from input to logits, every layer's name starting with `prefix`:
     (last feature map, tumour map or None, logits)."""
     if head not in HEADS:
@@ -105,7 +114,7 @@ def custom_cnn_tower(inputs, head: str = "gap", fine_map: bool = False, prefix: 
     x = layers.ReLU(name=f"{prefix}stem_relu")(x)
     x = layers.MaxPooling2D(name=f"{prefix}stem_pool")(x)
 
-    widths = (32, 64, 128, 256)
+    widths = (32, 64, 128, last_width)
     for stage, filters in enumerate(widths, start=1):
         for step in (1, 2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{prefix}s{stage}_conv{step}")(x)
@@ -127,7 +136,12 @@ def custom_cnn_tower(inputs, head: str = "gap", fine_map: bool = False, prefix: 
 
 
 def xception(
-    input_size: int = 299, tumour_map: bool = False, head: str = "gap", fine_map: bool = False, members=None
+    input_size: int = 299,
+    tumour_map: bool = False,
+    head: str = "gap",
+    fine_map: bool = False,
+    last_width: int = LAST_WIDTH,
+    members=None,
 ) -> keras.Model:
     """The origin's head on Xception: GlobalMaxPool, Dropout .3, Dense 128, Dropout .25, softmax.
 
@@ -135,7 +149,7 @@ def xception(
     origin's head and resolution (the custom CNN's options are accepted so every architecture
     builds alike).
     """
-    if head != "gap" or fine_map or members:
+    if head != "gap" or fine_map or last_width != LAST_WIDTH or members:
         raise ValueError("Xception has only the origin's head and resolution, and no ensemble")
     base = keras.applications.Xception(include_top=False, weights=None, input_shape=(input_size, input_size, 3))
     x = layers.GlobalMaxPooling2D(name="gmp")(base.output)

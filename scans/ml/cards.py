@@ -156,6 +156,7 @@ def network_description(options: dict) -> str:
     return (
         f"head: {HEAD_DESCRIPTIONS[options.get('head', 'gap')]}, on a "
         f"{'14×14' if options.get('fine_map') else '7×7'} last feature map (at 224 px)"
+        + (f", last stage {options['last_width']} filters wide" if options.get("last_width", 256) != 256 else "")
     )
 
 

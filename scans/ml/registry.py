@@ -35,7 +35,7 @@ ARCHITECTURE_FACTS = {
 
 
 # The build options of scans.ml.architectures that a recipe (and so a card) records.
-BUILD_OPTIONS = ("head", "fine_map", "members")
+BUILD_OPTIONS = ("head", "fine_map", "last_width", "members")
 
 
 def options_from(recipe: dict) -> dict:

@@ -55,6 +55,8 @@ class Recipe:
     head: str = "gap"
     # 14×14 instead of 7×7 last feature map (architectures.custom_cnn).
     fine_map: bool = False
+    # Filters of the custom CNN's last stage (architectures.custom_cnn).
+    last_width: int = 256
     label_smoothing: float = 0.0
     # Outlier exposure (Hendrycks et al. 2019): each image of the training folder known not to
     # be brain MRI (head CT filed under the classes) is added this many times with a uniform

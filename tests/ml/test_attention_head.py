@@ -31,10 +31,11 @@ def test_attention_pooling_reads_the_cells_the_attention_points_at():
 
 @pytest.mark.parametrize("head", ["gap", "attention"])
 @pytest.mark.parametrize("fine_map", [False, True])
-def test_each_build_option_is_built_and_recognised(head, fine_map):
-    model = custom_cnn(224, head=head, fine_map=fine_map)
-    assert model.get_layer("last_conv").output.shape[1] == (14 if fine_map else 7)
-    assert options_of(model) == {"head": head, "fine_map": fine_map}
+@pytest.mark.parametrize("last_width", [256, 384])
+def test_each_build_option_is_built_and_recognised(head, fine_map, last_width):
+    model = custom_cnn(224, head=head, fine_map=fine_map, last_width=last_width)
+    assert model.get_layer("last_conv").output.shape[1:] == (14 if fine_map else 7,) * 2 + (last_width,)
+    assert options_of(model) == {"head": head, "fine_map": fine_map, "last_width": last_width}
 
 
 def test_an_unknown_head_is_refused():

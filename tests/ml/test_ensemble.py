@@ -9,7 +9,10 @@ from scans.ml.ensemble import ensemble, fill, member_layers
 from scans.ml.ood import views_for
 from scans.ml.saliency import HeatMapper
 
-MEMBERS = [{"head": "attention", "fine_map": False}, {"head": "gap", "fine_map": True}]
+MEMBERS = [
+    {"head": "attention", "fine_map": False, "last_width": 256},
+    {"head": "gap", "fine_map": True, "last_width": 96},
+]
 
 
 @pytest.fixture(scope="module")

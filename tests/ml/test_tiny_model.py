@@ -175,6 +175,8 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--gate-head-weight", "1", "--outlier-exposure", "0"], "--gate-head-weight needs --outlier-exposure"),
         (["--gate-head-weight", "1", "--tumour-map-weight", "0"], "--gate-head-weight needs the tumour map"),
         (["--model", "xception", "--head", "attention"], "--head attention is for custom_cnn"),
+        (["--model", "xception", "--last-width", "384"], "--last-width is for custom_cnn"),
+        (["--last-width", "16"], "--last-width must be between 32 and 1024"),
     ],
 )
 def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, message):
@@ -197,7 +199,7 @@ def assembled(trained, tmp_path_factory):
         "train_model",
         *("--model", "custom_cnn", "--data", str(data), "--out", str(second_dir / "custom_cnn.weights.h5")),
         *("--epochs", "1", "--resolution", "64", "--validation-fraction", "0.25"),
-        *("--seed", "7", "--split-seed", "42", "--head", "gap", "--fine-map"),
+        *("--seed", "7", "--split-seed", "42", "--head", "gap", "--fine-map", "--last-width", "96"),
         stdout=out,
     )
     call_command(
@@ -215,11 +217,12 @@ def test_build_ensemble_writes_one_model_the_engine_serves(assembled):
     assert card["sha256"] == registry.file_sha256(ensemble_dir / "custom_cnn.weights.h5")
     assert [m["folder"] for m in card["members"]] == [str(first_dir), str(second_dir)]
     assert card["recipe"]["members"] == [
-        {"head": "attention", "fine_map": False},
-        {"head": "gap", "fine_map": True},
+        {"head": "attention", "fine_map": False, "last_width": 256},
+        {"head": "gap", "fine_map": True, "last_width": 96},
     ]
     assert {"gradcam", "guided_backprop"} <= set(card["sanity"]) and card["ood"]["views"]
-    assert "an ensemble of 2 custom CNNs" in (ensemble_dir / "custom_cnn.card.md").read_text()
+    markdown = (ensemble_dir / "custom_cnn.card.md").read_text()
+    assert "an ensemble of 2 custom CNNs" in markdown and "last stage 96 filters wide" in markdown
     assert "ensemble validation accuracy" in output
 
     engine = Engine(registry.get_spec("custom_cnn", ensemble_dir))
