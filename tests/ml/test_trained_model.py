@@ -45,9 +45,11 @@ def test_the_committed_weights_match_their_card(card):
     assert registry.verify_weights("custom_cnn") == card["sha256"]
 
 
-def test_it_classifies_held_out_scans_like_its_card_says(engine, held_out):
+def test_it_classifies_held_out_scans_like_its_card_says(card, engine, held_out):
+    """Within a sampling margin of the card's accuracy (about 75 slices: ±3 points is one
+    standard error), and never below the 0.90 the portal's figures are quoted with."""
     correct = [engine.predict(path.read_bytes()).label == path.parent.name for path in held_out]
-    assert np.mean(correct) >= 0.95
+    assert np.mean(correct) >= max(card["validation"]["accuracy"] - 0.04, 0.90)
 
 
 def test_grad_cam_looks_at_the_head_not_the_background(engine, held_out):
@@ -118,11 +120,12 @@ def test_held_out_mri_slices_are_almost_never_refused_and_mostly_called(engine, 
     assert outcomes.count("classified") / len(outcomes) >= 0.85
 
 
-def test_what_is_called_is_right_more_often_than_everything(engine, held_out):
+def test_what_is_called_is_right_more_often_than_everything(card, engine, held_out):
     results = [(engine.predict(path.read_bytes()), path.parent.name) for path in held_out]
     called = [result.label == truth for result, truth in results if result.outcome == "classified"]
     assert np.mean(called) >= np.mean([result.label == truth for result, truth in results])
-    assert np.mean(called) >= 0.97
+    # About 65 called slices: a sampling margin of the card's figure, and at least 0.94.
+    assert np.mean(called) >= max(card["ood"]["validation"]["accuracy_called"] - 0.04, 0.94)
 
 
 def test_classify_reports_a_refusal_as_a_result_not_an_error(not_brain_mri):
@@ -177,21 +180,15 @@ def test_evaluate_model_reports_the_refusal_rate_per_category_of_a_non_mri_folde
     assert "AUROC 1.0000" in text
 
 
-CANDIDATE = REPO_ROOT / "weights" / "candidates" / "attention-fine-map"
-
-
-def test_the_candidate_model_serves_and_its_grad_cam_points_at_the_tumour(card):
-    """The committed candidate (not served by default): it loads with its checks, and on a
-    sample of its validation slices with an outline the map peaks on the tumour, as its card says."""
+def test_its_grad_cam_points_at_the_tumour_as_its_card_says(card, engine):
+    """On a sample of its validation slices with an outline, the map the portal shows first
+    peaks on the tumour (within 15 px) about as often as the card's pointing game says."""
     from pathlib import Path
 
-    from scans.ml.inference import Engine
     from scans.ml.localisation import engine_localisation
 
-    candidate = registry.read_card("custom_cnn", CANDIDATE)
-    assert candidate["localisation"]["gradcam"]["pointing_game"] >= 0.8
-    engine = Engine(registry.get_spec("custom_cnn", CANDIDATE))
-    sample = [(TRAINING / name, Path(name).parent.name) for name in candidate["validation_files"][::6]]
+    assert card["localisation"]["gradcam"]["pointing_game"] >= 0.8
+    sample = [(TRAINING / name, Path(name).parent.name) for name in card["validation_files"][::6]]
     report = engine_localisation(engine, sample)
     assert report["gradcam"]["images"] >= 80
     assert report["gradcam"]["pointing_game"] >= 0.75
