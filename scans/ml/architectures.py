@@ -102,9 +102,7 @@ def custom_cnn(
     return keras.Model(inputs, probs, name="custom_cnn")
 
 
-def custom_cnn_tower(
-    inputs, head: str = "gap", fine_map: bool = False, last_width: int = LAST_WIDTH, prefix: str = ""
-):
+def custom_cnn_tower(inputs, head: str = "gap", fine_map: bool = False, last_width: int = LAST_WIDTH, prefix: str = ""):
     """The custom CNN from input to logits, every layer's name starting with `prefix`:
     (last feature map, tumour map or None, logits)."""
     if head not in HEADS:
