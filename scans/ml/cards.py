@@ -81,6 +81,13 @@ def render_markdown(card: dict) -> str:
         "",
         "## Validation (held-out, deduplicated)",
         f"- accuracy **{validation['accuracy']:.4f}**, macro-F1 {validation['macro_f1']:.4f}, n = {validation['count']}",
+        *(
+            [
+                f"- accuracy {interval_text(interval)}; one group holds {interval['largest_group_error_share']:.0%} of the errors"
+            ]
+            if (interval := validation.get("accuracy_interval"))
+            else []
+        ),
         f"- ECE (15 bins): {validation['ece_before_calibration']:.4f} before, "
         f"{validation['ece_after_calibration']:.4f} after temperature scaling",
         "",
@@ -150,6 +157,14 @@ def single_recipe_lines(recipe: dict, training: dict) -> list[str]:
         f"- after training, BatchNorm statistics re-estimated on "
         f"{training.get('batch_norm_recalibration_images', 0)} clean training images",
     ]
+
+
+def interval_text(interval: dict) -> str:
+    """The interval as cards and reports print it: "95 % interval 0.876–0.966 over 312 …"."""
+    return (
+        f"{round(interval['level'] * 100)} % interval {interval['low']:.3f}–{interval['high']:.3f} over "
+        f"{interval['groups']} patients and copy groups resampled whole"
+    )
 
 
 def network_description(options: dict) -> str:

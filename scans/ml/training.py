@@ -442,6 +442,9 @@ def measure(model: keras.Model, data: TrainingData, out_path: Path, name: str, l
         },
         "validation": {
             **calibrated,
+            "accuracy_interval": evaluation.grouped_accuracy_interval(
+                val_logits.argmax(axis=1) == val_labels, groups[val_idx]
+            ),
             "ece_before_calibration": raw["ece"],
             "ece_after_calibration": calibrated["ece"],
             "reliability_after": evaluation.reliability_bins(evaluation.softmax(val_logits, temperature), val_labels),

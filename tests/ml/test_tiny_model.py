@@ -66,7 +66,11 @@ def test_training_writes_weights_and_a_card_that_matches_them(trained):
     # A new custom CNN pools with attention on its tumour map unless told otherwise.
     assert card["recipe"]["head"] == "attention" and card["recipe"]["label_smoothing"] == 0.1
     assert card["recipe"]["outlier_exposure"] == 4
-    assert "Model card: custom_cnn" in (weights_dir / "custom_cnn.card.md").read_text()
+    interval = card["validation"]["accuracy_interval"]
+    assert interval["low"] <= card["validation"]["accuracy"] <= interval["high"]
+    assert interval["groups"] <= card["data"]["validation"]
+    markdown = (weights_dir / "custom_cnn.card.md").read_text()
+    assert "Model card: custom_cnn" in markdown and "patients and copy groups resampled whole" in markdown
     assert "validation accuracy" in output
 
 

@@ -155,6 +155,8 @@ def test_evaluate_model_reports_every_metric_and_saves_its_figures(held_out, tmp
     assert report["count"] == 24 and 0.0 <= report["ece"] <= 1.0
     assert set(report["per_class"]) == set(CLASS_NAMES) and len(report["confusion_matrix"]) == 4
     assert report["accuracy"] >= 0.9 and 0.0 < report["macro_f1"] <= 1.0
+    interval = report["accuracy_interval"]
+    assert interval["low"] <= report["accuracy"] <= interval["high"] and 1 <= interval["groups"] <= 24
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 0 and (tmp_path / "reliability.png").is_file()
     called = report["called"]
     assert called["called"] + called["uncertain"] + called["refused"] == 24

@@ -1,6 +1,7 @@
 """python manage.py evaluate_model --model NAME DATA_DIR [--json] [--plots DIR] [--robustness] [--ood-dir DIR].
 
-Beside plain accuracy it reports what the portal shows: the share of slices called
+Beside plain accuracy it reports an interval for it that resamples whole groups (a patient's
+slices, a slice's copies and mirror: scans.ml.dataset.duplicate_groups), and what the portal shows: the share of slices called
 (classified, neither uncertain nor refused) and the accuracy on those; with --ood-dir, the
 refusal rate per sub-folder of a folder of images that are not brain MRI slices."""
 
@@ -11,8 +12,9 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from scans.ml import evaluation, registry
+from scans.ml.cards import interval_text
 from scans.ml.classes import CLASS_NAMES
-from scans.ml.dataset import list_samples
+from scans.ml.dataset import duplicate_groups, list_samples
 from scans.ml.errors import ImageError, WeightsError
 
 
@@ -52,7 +54,7 @@ class Command(BaseCommand):
         if options["ood_dir"] and not Path(options["ood_dir"]).is_dir():
             raise CommandError(f"--ood-dir {options['ood_dir']} is not a folder.")
 
-        grays, labels, input_stats, skipped = [], [], [], []
+        grays, labels, paths, input_stats, skipped = [], [], [], [], []
         for sample in samples:
             try:
                 data = sample.path.read_bytes()
@@ -60,6 +62,7 @@ class Command(BaseCommand):
                 input_stats.append(ood.input_stats(data, gray))
                 grays.append(gray)
                 labels.append(sample.label)
+                paths.append(sample.path)
             except (ImageError, OSError) as exc:
                 skipped.append({"file": str(sample.path), "error": str(exc)})
         labels = np.array(labels)
@@ -74,6 +77,9 @@ class Command(BaseCommand):
         probs, scores = np.concatenate(probs), np.concatenate(scores)
         outcomes = [engine.ood.decide(st, float(sc), p).outcome for st, sc, p in zip(input_stats, scores, probs)]
         report = {"model": model, "model_version": engine.version, **evaluation.classification_report(probs, labels)}
+        report["accuracy_interval"] = evaluation.grouped_accuracy_interval(
+            probs.argmax(axis=1) == labels, duplicate_groups(paths, Path(data_dir))
+        )
         report["called"] = evaluation.called_report(probs, labels, outcomes)
         report["skipped"] = skipped
         if options["ood_dir"]:
@@ -106,7 +112,7 @@ class Command(BaseCommand):
     def _as_text(self, report: dict) -> str:
         lines = [
             f"model {report['model']} ({report['model_version'][:12]}…) on {report['count']} images",
-            f"accuracy  {report['accuracy']:.4f}",
+            f"accuracy  {report['accuracy']:.4f}  ({interval_text(report['accuracy_interval'])})",
             f"macro-F1  {report['macro_f1']:.4f}",
             f"ECE (15 bins)  {report['ece']:.4f}",
             "",

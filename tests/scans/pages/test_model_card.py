@@ -106,6 +106,16 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
     card = {
         **CARD,
         "data": {**CARD["data"], "split": "stratified by class; grouping mirrored copies and patients"},
+        "validation": {
+            **CARD["validation"],
+            "accuracy_interval": {
+                "low": 0.876,
+                "high": 0.966,
+                "level": 0.95,
+                "groups": 312,
+                "largest_group_error_share": 0.35,
+            },
+        },
         "ood": {
             "validation": {"false_refusal_rate": 0.009, "coverage": 0.935, "accuracy_called": 0.996},
             "development_set": {
@@ -123,6 +133,8 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
     client.force_login(owner)
     body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
     assert "0.9 % refused, 93.5 % called, 99.6 % of those called right" in body
+    assert "plausibly be anywhere from 87.6 % to 96.6 % (95 % bootstrap interval resampling the 312 patients" in body
+    assert "one of them holds 35.0 % of the errors" in body
     assert '<th scope="row">Head CT</th><td>92.5 %</td><td>40</td>' in body
     assert '<th scope="row">Dental xray</th><td>100.0 %</td>' in body
     assert "Patient ids exist only for its figshare part" in body
