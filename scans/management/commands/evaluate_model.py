@@ -3,8 +3,8 @@
 Beside plain accuracy it reports an interval for it that resamples whole groups (a patient's
 slices, a slice's copies and mirror: scans.ml.dataset.duplicate_groups), and what the portal
 shows: the share of slices called (classified, neither uncertain nor refused) and the accuracy
-on those; with --ood-dir, the
-refusal rate per sub-folder of a folder of images that are not brain MRI slices."""
+on those; with --ood-dir, the refusal rate per sub-folder of a folder of images that are not
+brain MRI slices."""
 
 import json
 from pathlib import Path
