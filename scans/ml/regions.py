@@ -58,14 +58,8 @@ def to_scan_geometry(square_map: np.ndarray, box: tuple[int, int, int, int], sha
     return np.clip(out, 0.0, 1.0)
 
 
-def _place(value: float, low: str, middle: str, high: str, band: float = 1 / 6) -> str:
-    """`middle` within `band` of the centre (0.5), else `low` or `high`."""
-    return low if value < 0.5 - band else high if value > 0.5 + band else middle
-
-
-# The midline is a line, not the middle third of the image: a hot area centred 12 % off the
-# centre lies over one hemisphere (or a sphenoid wing), and "on the midline" would misplace it.
-MIDLINE_BAND = 0.1
+def _place(value: float, low: str, middle: str, high: str) -> str:
+    return low if value < 1 / 3 else high if value > 2 / 3 else middle
 
 
 def region_stats(heatmap: np.ndarray) -> dict:
@@ -89,7 +83,7 @@ def region_stats(heatmap: np.ndarray) -> dict:
     total = weights.sum()
     cx = float((weights.sum(axis=0) * (np.arange(width) + 0.5)).sum() / total / width)
     cy = float((weights.sum(axis=1) * (np.arange(height) + 0.5)).sum() / total / height)
-    side = _place(cx, "left", "midline", "right", band=MIDLINE_BAND)
+    side = _place(cx, "left", "midline", "right")
     vertical = _place(cy, "upper", "middle", "lower")
     if side == "midline" and vertical == "middle":
         quadrant = "central"

