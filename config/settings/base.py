@@ -310,6 +310,12 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000")
 # An upload batch the browser never closed (the tab went away mid-upload) closes after this.
 UPLOAD_BATCH_IDLE_CLOSE = timedelta(minutes=env.int("UPLOAD_BATCH_IDLE_CLOSE_MINUTES", default=10))
 
+# CACHE — counts each user's uploads for the upload throttle (accounts.throttles). The default
+# lives in each web process, so with several processes each counts on its own; point CACHE_URL
+# at Redis (e.g. redis://host:6379/1) and every process and machine shares one count.
+# ------------------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # REST FRAMEWORK — https://www.django-rest-framework.org/api-guide/settings/
 # Only uploads are throttled (accounts.throttles): a client polling a scan every 0.3 s must
 # never see 429.
