@@ -194,3 +194,20 @@ def test_its_grad_cam_points_at_the_tumour_as_its_card_says(card, engine):
     report = engine_localisation(engine, sample)
     assert report["gradcam"]["images"] >= 80
     assert report["gradcam"]["pointing_game"] >= 0.75
+
+
+WIDE_CANDIDATE = REPO_ROOT / "weights" / "candidates" / "wide-384"
+
+
+def test_the_wide_candidate_loads_with_its_checks_and_refuses_the_head_ct(not_brain_mri):
+    """Run G (not served): its weights and refusal statistics match its card, it is the wider
+    network its card says, and its gate refuses the development set's head CT as measured."""
+    from scans.ml.inference import Engine
+
+    candidate = registry.read_card("custom_cnn", WIDE_CANDIDATE)
+    spec = registry.get_spec("custom_cnn", WIDE_CANDIDATE)
+    assert spec.options["last_width"] == 384
+    engine = Engine(spec)
+    outcomes = [engine.predict(path.read_bytes()).outcome for path in sorted((not_brain_mri / "ct_head").iterdir())]
+    measured = candidate["ood"]["development_set"]["categories"]["ct_head"]["refusal_rate"]
+    assert outcomes.count("refused") / len(outcomes) >= measured - 0.05
