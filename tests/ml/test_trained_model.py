@@ -196,16 +196,17 @@ def test_its_grad_cam_points_at_the_tumour_as_its_card_says(card, engine):
     assert report["gradcam"]["pointing_game"] >= 0.75
 
 
-WIDE_CANDIDATE = REPO_ROOT / "weights" / "candidates" / "wide-384"
+WIDE_MEMBER = REPO_ROOT / "weights" / "members" / "wide-384"
 
 
-def test_the_wide_candidate_loads_with_its_checks_and_refuses_the_head_ct(not_brain_mri):
-    """Run G (not served): its weights and refusal statistics match its card, it is the wider
-    network its card says, and its gate refuses the development set's head CT as measured."""
+def test_the_wide_member_loads_alone_with_its_checks_and_refuses_the_head_ct(not_brain_mri):
+    """Run G, a member of the served ensemble: alone, its weights and refusal statistics match
+    its card, it is the wider network its card says, and its gate refuses the development
+    set's head CT as measured."""
     from scans.ml.inference import Engine
 
-    candidate = registry.read_card("custom_cnn", WIDE_CANDIDATE)
-    spec = registry.get_spec("custom_cnn", WIDE_CANDIDATE)
+    candidate = registry.read_card("custom_cnn", WIDE_MEMBER)
+    spec = registry.get_spec("custom_cnn", WIDE_MEMBER)
     assert spec.options["last_width"] == 384
     engine = Engine(spec)
     outcomes = [engine.predict(path.read_bytes()).outcome for path in sorted((not_brain_mri / "ct_head").iterdir())]
