@@ -82,7 +82,7 @@ def test_an_ensemble_card_lists_its_members_and_where_the_maps_point(client, own
     card = {
         **CARD,
         "recipe": {"model": "custom_cnn", "members": [{"head": "attention", "fine_map": True}] * 2},
-        "members": [member, member],
+        "members": [member, {**member, "recipe": {**member["recipe"], "last_width": 384}}],
         "training": {"seconds": 5000, "machine": "2 cores"},
         "localisation": {
             "gradcam": {"pointing_game": 0.812, "energy_inside": 0.3, "images": 599},
@@ -94,7 +94,8 @@ def test_an_ensemble_card_lists_its_members_and_where_the_maps_point(client, own
     client.force_login(owner)
     body = client.get("/models/custom_cnn/").content.decode()
     assert "An ensemble of 2 custom CNNs" in body
-    assert body.count("<td>attention</td><td>14×14</td><td>40 (33)</td><td>7</td><td>94.1 %</td>") == 2
+    assert "<td>attention</td><td>14×14</td><td>256</td><td>40 (33)</td><td>7</td><td>94.1 %</td>" in body
+    assert "<td>attention</td><td>14×14</td><td>384</td><td>40 (33)</td><td>7</td><td>94.1 %</td>" in body
     assert "Where the heat maps point" in body
     assert '<th scope="row">Grad-CAM</th><td>81.2 %</td>' in body
     assert "<dt>Epochs</dt>" not in body
