@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from scans.ml import evaluation, ood_fit
-from scans.ml.architectures import ARCHITECTURES
+from scans.ml.architectures import ARCHITECTURES, LAST_WIDTH
 from scans.ml.augment import DESCRIPTION as AUGMENTATION_DESCRIPTION
 from scans.ml.augment import augment
 from scans.ml.checkpoints import Checkpoints, atomic_write, recalibrate_batch_norm
@@ -56,7 +56,7 @@ class Recipe:
     # 14×14 instead of 7×7 last feature map (architectures.custom_cnn).
     fine_map: bool = False
     # Filters of the custom CNN's last stage (architectures.custom_cnn).
-    last_width: int = 256
+    last_width: int = LAST_WIDTH
     label_smoothing: float = 0.0
     # Outlier exposure (Hendrycks et al. 2019): each image of the training folder known not to
     # be brain MRI (head CT filed under the classes) is added this many times with a uniform

@@ -49,7 +49,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--last-width",
             type=int,
-            default=256,
             metavar="N",
             help="filters of custom_cnn's last stage (256; 384 costs about 1.5× the computation with --fine-map)",
         )
@@ -142,9 +141,10 @@ class Command(BaseCommand):
             raise CommandError("--head attention is for custom_cnn; Xception keeps the origin's head (gap).")
         if options["model"] == "xception" and options["fine_map"]:
             raise CommandError("--fine-map is for custom_cnn; Xception keeps the origin's resolution.")
-        if options["model"] == "xception" and options["last_width"] != 256:
+        last_width = Recipe.last_width if options["last_width"] is None else options["last_width"]
+        if options["model"] == "xception" and last_width != Recipe.last_width:
             raise CommandError("--last-width is for custom_cnn; Xception keeps its own layers.")
-        if not 32 <= options["last_width"] <= 1024:
+        if not 32 <= last_width <= 1024:
             raise CommandError("--last-width must be between 32 and 1024 filters.")
         if not 0.05 <= options["validation_fraction"] <= 0.5:
             raise CommandError("--validation-fraction must be between 0.05 and 0.5.")
@@ -173,7 +173,7 @@ class Command(BaseCommand):
             tumour_map_weight=options["tumour_map_weight"],
             head=head,
             fine_map=options["fine_map"],
-            last_width=options["last_width"],
+            last_width=last_width,
             label_smoothing=options["label_smoothing"],
             outlier_exposure=options["outlier_exposure"],
             gate_head_weight=options["gate_head_weight"],
