@@ -99,6 +99,7 @@ NO_HOT_AREA = {
     "quadrant": "central",
     "side": "midline",
     "vertical": "middle",
+    "depth": "deep",
 }
 
 

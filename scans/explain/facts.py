@@ -19,6 +19,7 @@ from .png import check_png_without_metadata
 QUADRANTS = ("upper-left", "upper-right", "lower-left", "lower-right", "central")
 SIDES = ("left", "right", "midline")
 VERTICALS = ("upper", "middle", "lower")
+DEPTHS = ("peripheral", "deep")
 
 # Registry ids and display names ("custom_cnn", "Custom CNN", "Xception"): short, no free text.
 _MODEL_ID = re.compile(r"[a-z0-9_.-]{1,64}")
@@ -57,8 +58,9 @@ class Box:
 class RegionStats:
     """Grad-CAM region statistics as docs/ENGINE_CONTRACT.md defines them.
 
-    Coordinates are fractions of the image (x to the right, y down); left and right are image
-    sides, not patient sides.
+    Coordinates are fractions of the image (x to the right, y down); the words (quadrant, side,
+    vertical, depth) place the hot area relative to the head; left and right are image sides,
+    not patient sides.
     """
 
     hot_fraction: float
@@ -68,6 +70,7 @@ class RegionStats:
     quadrant: str
     side: str
     vertical: str
+    depth: str
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any]) -> "RegionStats":
@@ -82,6 +85,7 @@ class RegionStats:
                 quadrant=_choice(stats["quadrant"], QUADRANTS, "quadrant"),
                 side=_choice(stats["side"], SIDES, "side"),
                 vertical=_choice(stats["vertical"], VERTICALS, "vertical"),
+                depth=_choice(stats.get("depth") or _image_depth(centroid), DEPTHS, "depth"),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"region statistics are incomplete: {exc!r}") from exc
@@ -96,7 +100,15 @@ class RegionStats:
             "quadrant": self.quadrant,
             "side": self.side,
             "vertical": self.vertical,
+            "depth": self.depth,
         }
+
+
+def _image_depth(centroid: Mapping[str, Any]) -> str:
+    """Depth for statistics stored before the engine gave one: the rule the offline explainer
+    used then, distance from the image's centre."""
+    x, y = _unit(centroid["x"], "centroid.x"), _unit(centroid["y"], "centroid.y")
+    return "peripheral" if math.hypot(x - 0.5, y - 0.5) >= 0.3 else "deep"
 
 
 # What the engine made of the image (scans.ml.ood): a result, an abstention or a refusal.

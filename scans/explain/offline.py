@@ -4,12 +4,11 @@ Used when no Gemini key is configured, when the privacy setting turns Gemini off
 Gemini fails for good. Same facts in, same text out.
 """
 
-import math
 from typing import Any
 
 from .facts import PredictionFacts, RegionStats, ScanFacts
 
-OFFLINE_VERSION = "offline-v2"
+OFFLINE_VERSION = "offline-v3"
 
 OFFLINE_NOTICE = (
     "Generated without a language model: this text is a fixed template filled in from the "
@@ -57,6 +56,8 @@ CLASS_PROFILES = {
 GENERAL_CAVEATS = (
     "A heat map shows which pixels influenced the model, not the boundary of a lesion.",
     "Left and right are sides of the image and may not be the patient's left and right.",
+    "Whether the hot area lies where a class usually arises is judged on this one slice, whose "
+    "plane (axial, coronal, sagittal) is not known: it is a clue, not a finding.",
     "The model saw one 2D slice and was trained on one public dataset; it is a research tool, "
     "not a diagnosis, and a radiologist must confirm or reject its result.",
 )
@@ -184,11 +185,18 @@ def _probability_finding(p: PredictionFacts) -> str:
 def _describe_area(r: RegionStats) -> str:
     if r.hot_fraction == 0:
         return "no part of the heat map reaches half its maximum, so there is no distinct hot area"
-    where = "near the centre of the image" if r.quadrant == "central" else f"in the {r.quadrant} quadrant of the image"
-    side = {"left": "image left", "right": "image right", "midline": "on the midline"}[r.side]
+    side = {"left": "image left of the midline", "right": "image right of the midline", "midline": "on the midline"}[
+        r.side
+    ]
+    depth = {"peripheral": "toward the skull", "deep": "deep"}[r.depth]
+    where = (
+        "near the centre of the head"
+        if r.quadrant == "central"
+        else f"in the {r.vertical} third of the head as pictured"
+    )
     text = (
-        f"the hot area lies {where} ({r.vertical} part, {side}), centred {_pct(r.centroid.x)} "
-        f"across and {_pct(r.centroid.y)} down, with its peak at {_pct(r.peak.x)} across and "
+        f"the hot area lies {where}, {side}, {depth}; it is centred {_pct(r.centroid.x)} "
+        f"across and {_pct(r.centroid.y)} down the image, with its peak at {_pct(r.peak.x)} across and "
         f"{_pct(r.peak.y)} down; it covers about {_pct(r.hot_fraction)} of the image "
         f"({_size_word(r.hot_fraction)}) within a box from {_pct(r.bbox.x0)} to {_pct(r.bbox.x1)} "
         f"across and {_pct(r.bbox.y0)} to {_pct(r.bbox.y1)} down"
@@ -227,19 +235,23 @@ def _location_fit(label: str, r: RegionStats) -> tuple[str, str]:
             "only partly."
         )
     if label == "meningioma":
-        if math.hypot(r.centroid.x - 0.5, r.centroid.y - 0.5) >= 0.3:
+        if r.depth == "peripheral":
             return FITS, (
-                "The hot area lies toward the edge of the image, near the convexity where the dura "
-                "lines the skull: the location fits an extra-axial meningioma."
+                "The hot area lies toward the skull, near the convexity where the dura lines it: "
+                "the location fits an extra-axial meningioma."
             )
         if r.side == "midline":
             return PARTLY, (
                 "The hot area is on the midline, where the falx and the skull base carry dura and "
                 "meningiomas do arise, so the location is compatible but not specific."
             )
-        return POORLY, (
-            "The hot area lies deep within a hemisphere, away from the dura; that is unusual for "
-            "an extra-axial meningioma, so the location fits the predicted class poorly."
+        # Not "poorly": one slice of unknown plane cannot rule out dura there; a low axial slice
+        # cuts the skull base (sphenoid wing, middle fossa) and the tentorium deep in the image.
+        return PARTLY, (
+            "The hot area lies deep, off the midline. Within a hemisphere that would be unusual "
+            "for an extra-axial meningioma, but a slice through the skull base or the tentorium "
+            "(for example the sphenoid wing) shows dura there too, so the location fits only "
+            "partly; check whether the mass has a dural base."
         )
     if r.side == "midline" and r.vertical != "upper":
         return FITS, (

@@ -9,7 +9,7 @@ from typing import Any
 
 from .facts import ScanFacts
 
-PROMPT_VERSION = "v2"
+PROMPT_VERSION = "v3"
 
 SYSTEM_INSTRUCTION = """\
 You assist clinicians who review the output of a research brain-tumour MRI classifier. The
@@ -27,8 +27,11 @@ Write a short, hedged explanation of the classifier's result for a clinician:
 
 Rules: use only the facts and images given; never invent patient history, measurements or
 other sequences; say "the model" rather than "the patient has"; coordinates are fractions of
-the image width and height with the origin at the top left, and "left"/"right" are image
-sides, which may not be the patient's sides; if several models disagree, say so first; if a
+the image width and height with the origin at the top left; the words quadrant, side, vertical
+and depth place the hot area relative to the head, not the image frame ("midline": within a
+tenth of the head's width of its centre; "peripheral": toward the skull); "left"/"right" are
+image sides, which may not be the patient's sides; the slice's plane (axial, coronal,
+sagittal) is not known; if several models disagree, say so first; if a
 prediction's outcome is "uncertain", begin with that: the model is too unsure to call this
 slice, it needs a radiologist's read, and its most likely class is not a finding.
 Answer in English with the JSON object described by the response schema, nothing else."""

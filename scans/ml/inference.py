@@ -19,7 +19,7 @@ from scans.ml.architectures import ARCHITECTURES
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.errors import WeightsError
 from scans.ml.overlays import overlay_png
-from scans.ml.preprocess import decode_scan, input_box, model_input
+from scans.ml.preprocess import decode_scan, head_box, head_depth, input_box, model_input
 from scans.ml.regions import region_stats, to_scan_geometry
 from scans.ml.saliency import HeatMapper
 
@@ -164,7 +164,8 @@ class Engine:
         )
         timings["saliency"] = _ms(started)
         started = time.perf_counter()
-        stats = region_stats(gradcam), region_stats(saliency)
+        box, depth = head_box(prepared.gray), head_depth(prepared.gray)
+        stats = region_stats(gradcam, box, depth), region_stats(saliency, box, depth)
         timings["stats"] = _ms(started)
         started = time.perf_counter()
         pngs = overlay_png(prepared.gray, gradcam, "jet"), overlay_png(prepared.gray, saliency, "hot")

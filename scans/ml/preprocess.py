@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 from PIL import Image
+from scipy.ndimage import binary_fill_holes, distance_transform_edt
 
 from scans.ml.errors import ImageError
 
@@ -85,15 +86,10 @@ def background_level(gray: np.ndarray) -> float:
 
 
 def head_box(gray: np.ndarray) -> tuple[int, int, int, int]:
-    """The bounding box (top, left, bottom, right) of the head, with a small margin.
-
-    The threshold sits between the background's own level and the image's bright end, so dim,
-    contrast-reduced or grey-backed exports crop the same way as the originals.
-    """
+    """The bounding box (top, left, bottom, right) of the head, with a small margin."""
     small = gray[::4, ::4] if min(gray.shape) >= 128 else gray
     step = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
-    background = background_level(small)
-    threshold = background + max(8.0, 0.12 * (float(np.percentile(small, 99)) - background))
+    threshold = _head_threshold(small)
     rows = np.flatnonzero((small > threshold).mean(axis=1) > 0.02)
     cols = np.flatnonzero((small > threshold).mean(axis=0) > 0.02)
     height, width = gray.shape
@@ -105,6 +101,26 @@ def head_box(gray: np.ndarray) -> tuple[int, int, int, int]:
         return 0, 0, height, width
     margin = int(0.03 * max(height, width))
     return max(0, top - margin), max(0, left - margin), min(height, bottom + margin), min(width, right + margin)
+
+
+def _head_threshold(gray: np.ndarray) -> float:
+    """Between the background's own level and the image's bright end, so dim, contrast-reduced
+    or grey-backed exports find the same head as the originals."""
+    background = background_level(gray)
+    return background + max(8.0, 0.12 * (float(np.percentile(gray, 99)) - background))
+
+
+def head_depth(gray: np.ndarray) -> np.ndarray:
+    """How deep inside the head each pixel lies: 0 outside it and on its outline, rising to 1
+    at its deepest point (distance to the outline over the largest such distance). The head is
+    what head_box finds, holes filled; measured on every 4th pixel of images of 128 px and more."""
+    step = 4 if min(gray.shape) >= 128 else 1
+    small = gray[::step, ::step]
+    distance = distance_transform_edt(binary_fill_holes(small > _head_threshold(small)))
+    deepest = distance.max()
+    depth = distance / deepest if deepest > 0 else distance
+    full = np.repeat(np.repeat(depth, step, axis=0), step, axis=1)
+    return full[: gray.shape[0], : gray.shape[1]].astype(np.float32)
 
 
 def crop_square(gray: np.ndarray, crop: bool = True) -> tuple[np.ndarray, tuple[int, int, int, int]]:

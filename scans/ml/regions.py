@@ -1,7 +1,8 @@
 """Heat-map post-processing in NumPy: back to the scan's own geometry, and region statistics.
 
 Statistics are what an explanation may cite, so they are stated in words a reader can check
-against the picture: how much of the image is hot, where its centre is, which part it lies in.
+against the picture: how much of the image is hot, where its centre is, which part of the head
+it lies in.
 """
 
 import numpy as np
@@ -58,12 +59,53 @@ def to_scan_geometry(square_map: np.ndarray, box: tuple[int, int, int, int], sha
     return np.clip(out, 0.0, 1.0)
 
 
-def _place(value: float, low: str, middle: str, high: str) -> str:
+# Words are placed relative to the head, not the image frame: a head that fills 80 % of the
+# frame would otherwise have a third of its width called "midline". Midline structures (falx,
+# sella, third ventricle) lie within about a tenth of the head's width of its centre.
+MIDLINE_HALF_WIDTH = 0.1
+# A hot area reaching this close to the head's outline (head_depth's units: 0 on the outline, 1
+# at the deepest point) lies toward the skull. Scalp and bone take the first tenth or so; on the
+# served model's maps of training meningiomas, convexity ones reached 0.27–0.31 and falx,
+# parasellar and posterior-fossa ones 0.41–0.57.
+PERIPHERAL_DEPTH = 0.33
+
+
+def _third(value: float, low: str, middle: str, high: str) -> str:
     return low if value < 1 / 3 else high if value > 2 / 3 else middle
 
 
-def region_stats(heatmap: np.ndarray) -> dict:
-    """Where the hot area (map ≥ 0.5) lies, in coordinates normalised to the image (y down)."""
+def _words(x: float, y: float, box: tuple[int, int, int, int], shape: tuple[int, int]) -> dict:
+    """side, vertical and quadrant of the image point (x, y), relative to the head's box."""
+    top, left, bottom, right = box
+    height, width = shape
+    hx = (x * width - left) / max(1, right - left)
+    hy = (y * height - top) / max(1, bottom - top)
+    side = "midline" if abs(hx - 0.5) <= MIDLINE_HALF_WIDTH else "left" if hx < 0.5 else "right"
+    vertical = _third(hy, "upper", "middle", "lower")
+    if side == "midline" and vertical == "middle":
+        quadrant = "central"
+    else:
+        quadrant = f"{'upper' if hy < 0.5 else 'lower'}-{'left' if hx < 0.5 else 'right'}"
+    return {"quadrant": quadrant, "side": side, "vertical": vertical}
+
+
+def _frame_depth(shape: tuple[int, int]) -> np.ndarray:
+    """head_depth for an image that is all head: distance to the frame over the largest."""
+    height, width = shape
+    y, x = np.mgrid[:height, :width] + 0.5
+    distance = np.minimum(np.minimum(y, height - y), np.minimum(x, width - x))
+    return distance / distance.max()
+
+
+def region_stats(
+    heatmap: np.ndarray, head_box: tuple[int, int, int, int] | None = None, head_depth: np.ndarray | None = None
+) -> dict:
+    """Where the hot area (map ≥ 0.5) lies: coordinates are fractions of the image (y down).
+
+    The words are relative to the head: quadrant, side and vertical to `head_box` (top, left,
+    bottom, right), depth to `head_depth` (preprocess.head_depth, the map's shape); without
+    them the whole image is taken as the head.
+    """
     height, width = heatmap.shape
     hot = heatmap >= HOT_THRESHOLD
     peak_y, peak_x = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
@@ -77,18 +119,15 @@ def region_stats(heatmap: np.ndarray) -> dict:
             "quadrant": "central",
             "side": "midline",
             "vertical": "middle",
+            "depth": "deep",
         }
     weights = np.where(hot, heatmap, 0.0)
     ys, xs = np.nonzero(hot)
     total = weights.sum()
     cx = float((weights.sum(axis=0) * (np.arange(width) + 0.5)).sum() / total / width)
     cy = float((weights.sum(axis=1) * (np.arange(height) + 0.5)).sum() / total / height)
-    side = _place(cx, "left", "midline", "right")
-    vertical = _place(cy, "upper", "middle", "lower")
-    if side == "midline" and vertical == "middle":
-        quadrant = "central"
-    else:
-        quadrant = f"{'upper' if cy < 0.5 else 'lower'}-{'left' if cx < 0.5 else 'right'}"
+    depth = _frame_depth(heatmap.shape) if head_depth is None else head_depth
+    closest = float(depth[hot].min())
     return {
         "hot_fraction": round(float(hot.mean()), 4),
         "centroid": {"x": round(cx, 4), "y": round(cy, 4)},
@@ -99,7 +138,6 @@ def region_stats(heatmap: np.ndarray) -> dict:
             "x1": round(float(xs.max() + 1) / width, 4),
             "y1": round(float(ys.max() + 1) / height, 4),
         },
-        "quadrant": quadrant,
-        "side": side,
-        "vertical": vertical,
+        **_words(cx, cy, head_box or (0, 0, height, width), heatmap.shape),
+        "depth": "peripheral" if closest <= PERIPHERAL_DEPTH else "deep",
     }

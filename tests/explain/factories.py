@@ -15,11 +15,11 @@ PROBABILITIES = {
 
 # One hot area per place the engine can report, as its stats would describe it.
 REGIONS = {
-    "upper-left": {"centroid": (0.3, 0.3), "side": "left", "vertical": "upper"},
-    "upper-right": {"centroid": (0.7, 0.3), "side": "right", "vertical": "upper"},
-    "lower-left": {"centroid": (0.3, 0.7), "side": "left", "vertical": "lower"},
-    "lower-right": {"centroid": (0.7, 0.7), "side": "right", "vertical": "lower"},
-    "central": {"centroid": (0.5, 0.5), "side": "midline", "vertical": "middle"},
+    "upper-left": {"centroid": (0.3, 0.3), "side": "left", "vertical": "upper", "depth": "peripheral"},
+    "upper-right": {"centroid": (0.7, 0.3), "side": "right", "vertical": "upper", "depth": "peripheral"},
+    "lower-left": {"centroid": (0.3, 0.7), "side": "left", "vertical": "lower", "depth": "peripheral"},
+    "lower-right": {"centroid": (0.7, 0.7), "side": "right", "vertical": "lower", "depth": "peripheral"},
+    "central": {"centroid": (0.5, 0.5), "side": "midline", "vertical": "middle", "depth": "deep"},
 }
 
 
@@ -43,6 +43,7 @@ def region_stats(
     centroid: tuple[float, float] | None = None,
     side: str | None = None,
     vertical: str | None = None,
+    depth: str | None = None,
     hot_fraction: float = 0.12,
 ) -> dict:
     place = REGIONS[quadrant]
@@ -60,6 +61,7 @@ def region_stats(
         "quadrant": quadrant,
         "side": side or place["side"],
         "vertical": vertical or place["vertical"],
+        "depth": depth or place["depth"],
     }
 
 

@@ -24,6 +24,7 @@ def test_region_stats_read_the_engines_dict():
     [
         {"quadrant": "somewhere"},
         {"side": "patient-left"},
+        {"depth": "subdural"},
         {"hot_fraction": 1.5},
         {"hot_fraction": float("nan")},
         {"hot_fraction": "0.1"},
@@ -33,6 +34,14 @@ def test_region_stats_read_the_engines_dict():
 def test_region_stats_refuse_values_outside_the_contract(change):
     with pytest.raises(ValueError):
         RegionStats.from_stats({**region_stats(), **change})
+
+
+@pytest.mark.parametrize("centroid, depth", [((0.12, 0.2), "peripheral"), ((0.4, 0.42), "deep")])
+def test_stats_stored_before_depth_existed_get_it_from_the_image_centre(centroid, depth):
+    stats = region_stats("upper-left", centroid=centroid)
+    del stats["depth"]
+
+    assert RegionStats.from_stats(stats).depth == depth
 
 
 def test_region_stats_refuse_a_dict_with_a_missing_key():

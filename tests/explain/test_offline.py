@@ -15,7 +15,7 @@ SITES = {
     "pituitary": ["sella turcica", "midline skull base"],
     "notumor": ["'no tumour' result", "whole series"],
 }
-SIDE_WORDS = {"left": "image left", "right": "image right", "midline": "on the midline"}
+SIDE_WORDS = {"left": "image left of the midline", "right": "image right of the midline", "midline": "on the midline"}
 
 
 def offline_text(*predictions):
@@ -36,9 +36,8 @@ def test_it_explains_each_class_in_each_region(label, quadrant):
     )
 
     assert validate_content(content) == content
-    where = (
-        "near the centre of the image" if quadrant == "central" else f"in the {quadrant} quadrant"
-    )
+    place = REGIONS[quadrant]
+    where = "near the centre of the head" if quadrant == "central" else f"in the {place['vertical']} third of the head as pictured"
     assert where in content["regions"][0]
     assert SIDE_WORDS[REGIONS[quadrant]["side"]] in content["regions"][0]
     for phrase in SITES[label]:
@@ -61,8 +60,11 @@ def test_it_describes_where_the_hot_area_lies_and_how_large_it_is():
 
     (region,) = explain_offline(scan_facts(prediction(stats=stats)))["regions"]
 
-    assert region.startswith("Custom CNN (Grad-CAM): the hot area lies in the lower-left quadrant")
-    assert "centred 41% across and 63% down" in region
+    assert region.startswith(
+        "Custom CNN (Grad-CAM): the hot area lies in the lower third of the head as pictured, image left of the midline, "
+        "toward the skull;"
+    )
+    assert "centred 41% across and 63% down the image" in region
     assert "covers about 12% of the image (moderate in size)" in region
 
 
@@ -74,7 +76,7 @@ def test_it_describes_where_the_hot_area_lies_and_how_large_it_is():
         ("glioma", region_stats("central", centroid=(0.5, 0.75), vertical="lower"), POORLY),
         ("meningioma", region_stats("upper-left", centroid=(0.12, 0.2)), FITS),
         ("meningioma", region_stats("central"), PARTLY),
-        ("meningioma", region_stats("upper-left", centroid=(0.4, 0.42)), POORLY),
+        ("meningioma", region_stats("upper-left", centroid=(0.38, 0.42), depth="deep"), PARTLY),
         ("pituitary", region_stats("central"), FITS),
         ("pituitary", region_stats("central", centroid=(0.5, 0.7), vertical="lower"), FITS),
         ("pituitary", region_stats("central", centroid=(0.5, 0.2), vertical="upper"), POORLY),
@@ -85,6 +87,14 @@ def test_it_says_whether_the_hot_area_lies_where_the_class_arises(label, stats, 
     summary = explain_offline(scan_facts(prediction(label, stats=stats)))["summary"]
 
     assert f"The Grad-CAM hot area {verdict} a " in summary
+
+
+def test_a_deep_meningioma_hot_area_is_not_ruled_out_by_one_slice():
+    stats = region_stats("upper-left", centroid=(0.38, 0.42), depth="deep")
+
+    findings = explain_offline(scan_facts(prediction("meningioma", stats=stats)))["supporting_findings"]
+
+    assert any("sphenoid wing" in f and "check whether the mass has a dural base" in f for f in findings)
 
 
 def test_a_no_tumour_result_treats_the_hot_area_as_no_lesion():

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from scans.ml.overlays import MAX_OVERLAY_SIDE, overlay_png
+from scans.ml.preprocess import head_box, head_depth
 from scans.ml.regions import guided_saliency_map, region_stats, to_scan_geometry
 
 
@@ -26,6 +27,31 @@ def test_region_stats_place_a_known_blob(centre, quadrant, side):
     expected_area = np.pi * (0.1 * np.sqrt(2 * np.log(2))) ** 2
     assert stats["hot_fraction"] == pytest.approx(expected_area, rel=0.1)
     assert stats["bbox"]["x0"] < centre[0] < stats["bbox"]["x1"]
+
+
+def synthetic_head(side: int = 200) -> np.ndarray:
+    """A bright ellipse (the head) spanning 15–85 % of a black frame's width."""
+    y, x = np.mgrid[:side, :side] / side
+    return np.where(((x - 0.5) / 0.35) ** 2 + ((y - 0.5) / 0.42) ** 2 <= 1, 120, 0).astype(np.uint8)
+
+
+def test_region_words_are_relative_to_the_head_not_the_image_frame():
+    head = synthetic_head()
+    box, depth = head_box(head), head_depth(head)
+    # 38 % across the image is in its middle third, but a third of the way across the head:
+    # left of the midline, deep.
+    off_centre = region_stats(blob(0.38, 0.45, radius=0.04), box, depth)
+    assert off_centre["centroid"]["x"] == pytest.approx(0.38, abs=0.01)
+    assert off_centre["side"] == "left" and off_centre["depth"] == "deep"
+    assert region_stats(blob(0.53, 0.6, radius=0.04), box, depth)["side"] == "midline"
+    near_skull = region_stats(blob(0.22, 0.45, radius=0.04), box, depth)
+    assert near_skull["side"] == "left" and near_skull["depth"] == "peripheral"
+
+
+def test_head_depth_is_zero_outside_the_head_and_one_at_its_centre():
+    depth = head_depth(synthetic_head())
+    assert depth[0, 0] == 0.0 and depth.max() == pytest.approx(1.0)
+    assert depth[100, 100] > 0.9 and depth[100, 35] < 0.15
 
 
 def test_region_stats_of_an_empty_map_say_nothing_is_hot():

@@ -76,7 +76,7 @@ def test_without_a_key_it_writes_an_offline_explanation_and_finishes(scan):
     explanation = scan.explanation
     assert (explanation.provider, explanation.status, explanation.is_fallback) == ("offline", "done", False)
     assert explanation.error == "no Gemini API key is configured"
-    assert explanation.prompt_version == "offline-v2"
+    assert explanation.prompt_version == "offline-v3"
     assert set(explanation.content) == {"summary", "regions", "supporting_findings", "caveats"}
     assert "Custom CNN" in explanation.text
     assert explanation.attempts == 0
