@@ -71,9 +71,9 @@ DIFFUSE_FRACTION = 0.35
 SMALL_MARGIN = 0.2
 
 
-REFUSED_NEXT_STEP = "Upload an axial brain MRI slice; if this is one, ask a reviewer to look at it."
+REFUSED_NEXT_STEP = "Upload a brain MRI slice; if this is one, ask a reviewer to look at it."
 REFUSED_CAVEATS = (
-    "The classifier only knows axial brain MRI slices: on any other image its four classes mean "
+    "The classifier only knows brain MRI slices: on any other image its four classes mean "
     "nothing, so its raw answer is kept for staff but not given as a result.",
     "A refusal can be wrong: an unusual export of a real MRI slice may be refused, and a reviewer can record that.",
 )

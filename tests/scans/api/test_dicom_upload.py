@@ -148,7 +148,7 @@ def test_a_ct_is_accepted_with_the_modality_gates_refusal_recorded(owner_api, pa
 def test_a_sagittal_slice_and_burned_in_text_are_warned_about(owner_api, patient):
     data = dicom_bytes(mr_dataset(ramp(), ImageOrientationPatient=SAGITTAL, BurnedInAnnotation="YES"))
     warnings = " ".join(upload(owner_api, patient, data).json()["dicom"]["warnings"])
-    assert "sagittal slice" in warnings
+    assert "This slice is sagittal." in warnings
     assert "Burned In Annotation" in warnings
 
 
