@@ -11,8 +11,7 @@ from scans.models import Outcome
 
 # Counted on contact sheets of 48 random training slices of each kind (docs/models.md).
 PLANE_IN_TRAINING = (
-    "Nearly all the model's no-tumour training slices were axial, while its tumour slices came in all three "
-    "planes, so"
+    "Nearly all the model's no-tumour training slices were axial, while its tumour slices came in all three planes, so"
 )
 
 MODALITY_NAMES = {
