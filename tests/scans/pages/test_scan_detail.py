@@ -66,6 +66,14 @@ def test_each_heat_map_says_what_it_is_and_how_far_to_trust_it(client, owner, do
     assert 'type="range"' in body and "Heat-map opacity" in body
 
 
+def test_the_hot_area_caption_places_it_in_the_head_not_the_frame(client, owner, patient):
+    stats = {"quadrant": "upper-right", "hot_fraction": 0.05, "side": "right", "vertical": "upper"}
+    scan = PredictionFactory(scan__patient=patient, gradcam_stats=stats).scan
+    client.force_login(owner)
+    body = client.get(f"/scans/{scan.pk}/").content.decode()
+    assert "Hot area: upper-right of the head as pictured, 5.0 % of the image." in body
+
+
 def test_the_chart_gets_the_four_probabilities_of_each_model(client, owner, done_scan):
     client.force_login(owner)
     body = client.get(f"/scans/{done_scan.pk}/").content.decode()
