@@ -1,14 +1,14 @@
 """Training-time augmentation that imitates how the same scan arrives from other pipelines.
 
 Works on the cropped, squared uint8 head image (before resize and normalisation), so each
-change is one a real export could make: geometry, brightness, contrast, gamma, local contrast
-enhancement, blur, sharpening, JPEG re-compression, down-and-up scaling and sensor noise.
+change is one a real export could make: geometry, brightness, contrast, gamma, local or global
+contrast enhancement, blur, sharpening, JPEG re-compression, down-and-up scaling and sensor noise.
 """
 
 import io
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 # For the model card: what augment() does, in words.
 DESCRIPTION = (
@@ -17,15 +17,29 @@ DESCRIPTION = (
 )
 
 
+def description(equalize: float = 0.0) -> str:
+    """DESCRIPTION with the global equalisation share, when a recipe uses it."""
+    return DESCRIPTION + (f", global histogram equalisation ({equalize:.0%})" if equalize else "")
+
+
 def augment(
-    square: np.ndarray, rng: np.random.Generator, clahe: np.ndarray | None = None, mask: np.ndarray | None = None
+    square: np.ndarray,
+    rng: np.random.Generator,
+    clahe: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    equalize: float = 0.0,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """A randomly altered copy of a uint8 square; `clahe` is the same square CLAHE-equalised.
 
+    `equalize`: the share of the others given global histogram equalisation, as some export
+    tools apply; it also turns the near-black background's noise into a grey speckle. At 0 no
+    random number is drawn for it, so older recipes augment exactly as before.
     With a `mask` (uint8, same side), returns (image, mask) with the same geometry applied to both.
     """
     if clahe is not None and rng.random() < 0.3:
         square = clahe
+    elif equalize and rng.random() < equalize:
+        square = np.asarray(ImageOps.equalize(Image.fromarray(square)), dtype=np.uint8)
     transform = _geometry(square.shape[0], rng)
     image = transform(Image.fromarray(square), Image.BILINEAR)
     if rng.random() < 0.5:

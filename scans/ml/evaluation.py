@@ -9,7 +9,7 @@ import io
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.preprocess import model_input
@@ -159,6 +159,9 @@ PERTURBATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "brightness_-30%": lambda image: ImageEnhance.Brightness(image).enhance(0.7),
     "brightness_+30%": lambda image: ImageEnhance.Brightness(image).enhance(1.3),
     "clahe": _clahe,
+    # Global histogram equalisation, as some viewers and converters export: it also turns the
+    # near-black background's noise into a grey speckle.
+    "equalize": lambda image: ImageOps.equalize(image.convert("L")),
     "blur_sigma1": lambda image: image.filter(ImageFilter.GaussianBlur(1.0)),
     "rescale_256": _rescale(256),
     "rescale_640": _rescale(640),

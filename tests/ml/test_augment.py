@@ -28,6 +28,27 @@ def test_augmentation_draws_the_same_changes_with_or_without_a_mask():
     assert np.array_equal(alone, with_mask)
 
 
+def test_equalisation_off_draws_exactly_what_older_recipes_drew():
+    square = head(96, 96, (0.5, 0.5), seed=1)
+    for seed in range(10):
+        assert np.array_equal(
+            augment(square, np.random.default_rng(seed)), augment(square, np.random.default_rng(seed), equalize=0.0)
+        )
+
+
+def test_equalisation_turns_the_background_noise_grey():
+    square = head(96, 96, (0.5, 0.5), seed=1)
+    noise = np.random.default_rng(0).integers(0, 6, square.shape)
+    square = np.where(square == 0, noise, square).astype(np.uint8)  # a real scanner's near-black background
+
+    def dark_level(image):  # the background is the darker half of the square
+        return np.percentile(image, 30)
+
+    equalised = [dark_level(augment(square, np.random.default_rng(seed), equalize=1.0)) for seed in range(8)]
+    plain = [dark_level(augment(square, np.random.default_rng(seed))) for seed in range(8)]
+    assert np.mean(equalised) > np.mean(plain) + 15
+
+
 def test_cell_targets_mark_the_cells_that_hold_tumour_and_unknown_masks_are_ignored():
     mask = np.zeros((224, 224), dtype=np.uint8)
     mask[0:10, 200:224] = 255

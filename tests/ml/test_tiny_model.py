@@ -174,6 +174,7 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--resume", "/nonexistent"], "holds no checkpointed run"),
         (["--tumour-map-weight", "-1"], "--tumour-map-weight must be between 0 and 10"),
         (["--label-smoothing", "0.5"], "--label-smoothing must be at least 0 and below 0.5"),
+        (["--equalize-augmentation", "1.5"], "--equalize-augmentation must be between 0 and 1"),
         (["--outlier-exposure", "50"], "--outlier-exposure must be between 0 and 20"),
         (["--gate-head-weight", "11"], "--gate-head-weight must be between 0 and 10"),
         (["--gate-head-weight", "1", "--outlier-exposure", "0"], "--gate-head-weight needs --outlier-exposure"),

@@ -72,6 +72,13 @@ class Command(BaseCommand):
             "outlier-exposure images from MRI (0: off)",
         )
         parser.add_argument(
+            "--equalize-augmentation",
+            type=float,
+            default=0.0,
+            metavar="P",
+            help="share of training images given global histogram equalisation, as some export tools apply (0: off)",
+        )
+        parser.add_argument(
             "--checkpoint-dir",
             metavar="DIR",
             help="where each epoch's resumable state goes (default: .<model>-checkpoint beside --out)",
@@ -134,6 +141,8 @@ class Command(BaseCommand):
             )
         if options["gate_head_weight"] and not options["tumour_map_weight"]:
             raise CommandError("--gate-head-weight needs the tumour map (--tumour-map-weight above 0).")
+        if not 0 <= options["equalize_augmentation"] <= 1:
+            raise CommandError("--equalize-augmentation must be between 0 and 1 (a share of the training images).")
         if not 0 <= options["label_smoothing"] < 0.5:
             raise CommandError("--label-smoothing must be at least 0 and below 0.5.")
         head = options["head"] or ("attention" if options["model"] == "custom_cnn" else "gap")
@@ -177,4 +186,5 @@ class Command(BaseCommand):
             label_smoothing=options["label_smoothing"],
             outlier_exposure=options["outlier_exposure"],
             gate_head_weight=options["gate_head_weight"],
+            equalize_augmentation=options["equalize_augmentation"],
         )
