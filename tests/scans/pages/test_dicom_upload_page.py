@@ -71,7 +71,7 @@ def test_the_scan_page_shows_the_acquisition_and_warns_about_a_sagittal_slice_wi
     assert "<dt>Orientation</dt><dd>sagittal</dd>" in body
     assert "1.5 T" in body and "5.0 mm" in body and "0.5 × 0.5 mm" in body
     assert "AX T1 POST (series 3, image 1)" in body
-    assert "This is a sagittal slice" in body
+    assert "This slice is sagittal." in body
     assert "Burned In Annotation = YES" in body
 
 
