@@ -54,7 +54,7 @@ def test_the_series_row_shows_its_count_orientation_description_and_links_to_the
     body = history(client, owner, patient).content.decode()
     assert "MR series · 2 slices · sagittal · T1 AX POST" in body
     assert f'href="/exams/{exam.pk}/"' in body
-    assert "A sagittal series: nearly all the model's no-tumour training slices were axial" in body
+    assert "This series is sagittal: nearly all the model's no-tumour training slices were axial" in body
     assert f'href="/scans/{exam.scans.first().pk}/"' not in body
 
 
