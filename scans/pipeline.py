@@ -100,6 +100,7 @@ NO_HOT_AREA = {
     "side": "midline",
     "vertical": "middle",
     "depth": "deep",
+    "head_centroid": {"x": 0.5, "y": 0.5},
 }
 
 

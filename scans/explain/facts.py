@@ -71,6 +71,8 @@ class RegionStats:
     side: str
     vertical: str
     depth: str
+    # The centroid as fractions of the head's box (the image's centroid in older statistics).
+    head_centroid: Point
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any]) -> "RegionStats":
@@ -79,13 +81,14 @@ class RegionStats:
             centroid, peak, bbox = stats["centroid"], stats["peak"], stats["bbox"]
             return cls(
                 hot_fraction=_unit(stats["hot_fraction"], "hot_fraction"),
-                centroid=Point(_unit(centroid["x"], "centroid.x"), _unit(centroid["y"], "centroid.y")),
-                peak=Point(_unit(peak["x"], "peak.x"), _unit(peak["y"], "peak.y")),
+                centroid=_point(centroid, "centroid"),
+                peak=_point(peak, "peak"),
                 bbox=Box(*(_unit(bbox[k], f"bbox.{k}") for k in ("x0", "y0", "x1", "y1"))),
                 quadrant=_choice(stats["quadrant"], QUADRANTS, "quadrant"),
                 side=_choice(stats["side"], SIDES, "side"),
                 vertical=_choice(stats["vertical"], VERTICALS, "vertical"),
                 depth=_choice(stats.get("depth") or _image_depth(centroid), DEPTHS, "depth"),
+                head_centroid=_point(stats.get("head_centroid") or centroid, "head_centroid"),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"region statistics are incomplete: {exc!r}") from exc
@@ -101,7 +104,12 @@ class RegionStats:
             "side": self.side,
             "vertical": self.vertical,
             "depth": self.depth,
+            "head_centroid": {"x": round(self.head_centroid.x, 3), "y": round(self.head_centroid.y, 3)},
         }
+
+
+def _point(value: Mapping[str, Any], what: str) -> Point:
+    return Point(_unit(value["x"], f"{what}.x"), _unit(value["y"], f"{what}.y"))
 
 
 def _image_depth(centroid: Mapping[str, Any]) -> str:

@@ -253,15 +253,18 @@ def _location_fit(label: str, r: RegionStats) -> tuple[str, str]:
             "(for example the sphenoid wing) shows dura there too, so the location fits only "
             "partly; check whether the mass has a dural base."
         )
-    if r.side == "midline" and r.vertical != "upper":
+    # The middle third of the head's width, not the narrow midline: on a sagittal slice the
+    # sella lies toward the face, a third of the way across the head.
+    central = abs(r.head_centroid.x - 0.5) <= 1 / 6
+    if central and r.vertical != "upper":
         return FITS, (
-            "The hot area is on the midline, central to low, where the sella turcica lies on most "
-            "views: the location fits a pituitary tumour."
+            "The hot area is in the central part of the head, not high, where the sella turcica "
+            "lies on axial, coronal and sagittal views: the location fits a pituitary tumour."
         )
-    where = "high on the midline, above" if r.side == "midline" else "off the midline, away from"
+    where = "high in the head, above" if central else "far from the centre of the head, away from"
     return POORLY, (
-        f"The hot area is {where} the midline skull base where the sella turcica lies, so the "
-        "location fits a pituitary tumour poorly."
+        f"The hot area is {where} the skull base where the sella turcica lies, so the location "
+        "fits a pituitary tumour poorly."
     )
 
 

@@ -75,7 +75,7 @@ def _third(value: float, low: str, middle: str, high: str) -> str:
 
 
 def _words(x: float, y: float, box: tuple[int, int, int, int], shape: tuple[int, int]) -> dict:
-    """side, vertical and quadrant of the image point (x, y), relative to the head's box."""
+    """side, vertical, quadrant and the head-relative position of the image point (x, y)."""
     top, left, bottom, right = box
     height, width = shape
     hx = (x * width - left) / max(1, right - left)
@@ -86,7 +86,8 @@ def _words(x: float, y: float, box: tuple[int, int, int, int], shape: tuple[int,
         quadrant = "central"
     else:
         quadrant = f"{'upper' if hy < 0.5 else 'lower'}-{'left' if hx < 0.5 else 'right'}"
-    return {"quadrant": quadrant, "side": side, "vertical": vertical}
+    head_centroid = {"x": round(float(np.clip(hx, 0, 1)), 4), "y": round(float(np.clip(hy, 0, 1)), 4)}
+    return {"quadrant": quadrant, "side": side, "vertical": vertical, "head_centroid": head_centroid}
 
 
 def _frame_depth(shape: tuple[int, int]) -> np.ndarray:
@@ -119,6 +120,7 @@ def region_stats(
             "quadrant": "central",
             "side": "midline",
             "vertical": "middle",
+            "head_centroid": {"x": 0.5, "y": 0.5},
             "depth": "deep",
         }
     weights = np.where(hot, heatmap, 0.0)

@@ -81,6 +81,8 @@ def test_it_describes_where_the_hot_area_lies_and_how_large_it_is():
         ("pituitary", region_stats("central", centroid=(0.5, 0.7), vertical="lower"), FITS),
         ("pituitary", region_stats("central", centroid=(0.5, 0.2), vertical="upper"), POORLY),
         ("pituitary", region_stats("lower-right"), POORLY),
+        # A sagittal slice: the sella lies toward the face, left of the narrow midline band.
+        ("pituitary", region_stats("lower-left", centroid=(0.37, 0.55), vertical="middle"), FITS),
     ],
 )
 def test_it_says_whether_the_hot_area_lies_where_the_class_arises(label, stats, verdict):

@@ -43,6 +43,7 @@ def test_region_words_are_relative_to_the_head_not_the_image_frame():
     off_centre = region_stats(blob(0.38, 0.45, radius=0.04), box, depth)
     assert off_centre["centroid"]["x"] == pytest.approx(0.38, abs=0.01)
     assert off_centre["side"] == "left" and off_centre["depth"] == "deep"
+    assert off_centre["head_centroid"]["x"] == pytest.approx((0.38 - 0.15) / 0.7, abs=0.05)
     assert region_stats(blob(0.53, 0.6, radius=0.04), box, depth)["side"] == "midline"
     near_skull = region_stats(blob(0.22, 0.45, radius=0.04), box, depth)
     assert near_skull["side"] == "left" and near_skull["depth"] == "peripheral"
