@@ -17,6 +17,7 @@ from scans.duplicates import earlier_copy_of
 from scans.explain_settings import gemini_mode
 from scans.forms import AssignForm, PatientForm, ReviewForm, ScanFilterForm, UploadForm
 from scans.history import patient_history_page
+from scans.ml.cards import PLANE_AND_SEQUENCE_LIMIT
 from scans.models import Outcome, Scan
 from scans.uploads import dicom_upload_submit, is_dicom_upload
 
@@ -307,4 +308,8 @@ def scan_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def model_card(request: HttpRequest, name: str) -> HttpResponse:
     card = selectors.model_card(name=name)
-    return render(request, "scans/model_card.html", {"name": name, "card": card})
+    return render(
+        request,
+        "scans/model_card.html",
+        {"name": name, "card": card, "plane_and_sequence_limit": PLANE_AND_SEQUENCE_LIMIT},
+    )

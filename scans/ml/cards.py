@@ -5,6 +5,15 @@ from pathlib import Path
 
 from scans.ml.classes import CLASS_NAMES
 
+# A known limit of every model trained on this dataset: the card's Markdown and the portal's
+# model-card page both say it.
+PLANE_AND_SEQUENCE_LIMIT = (
+    "Plane and sequence go with the class: the tumour slices (the figshare part) are post-contrast T1 in all "
+    "three planes, the no-tumour slices nearly all axial and of many sequences (on contact sheets of 48 random "
+    "training slices each: tumour 18 axial, 17 coronal, 13 sagittal; no tumour 45 axial, 3 sagittal). On a "
+    "coronal or sagittal slice of a normal brain the model may call a tumour where there is none."
+)
+
 # What cards written before the training step recorded its augmentation were trained with.
 PRE_BIAS_FIELD_AUGMENTATION = (
     "flips, ±12° rotation, ±12% scale, shifts, brightness, contrast, gamma, CLAHE, blur, sharpening, "
@@ -131,10 +140,7 @@ def render_markdown(card: dict) -> str:
         "on both sides of the split.",
         "- Most tumour images come from one source and most no-tumour images from others: the model may partly "
         "recognise the source. Check that the heat map lies on the brain, not the border.",
-        "- Plane and sequence go with the class: the tumour slices (the figshare part) are post-contrast T1 in all "
-        "three planes, the no-tumour slices nearly all axial and of many sequences (on contact sheets of 48 random "
-        "training slices each: tumour 18 axial, 17 coronal, 13 sagittal; no tumour 45 axial, 3 sagittal). On a "
-        "coronal or sagittal slice of a normal brain the model may call a tumour where there is none.",
+        f"- {PLANE_AND_SEQUENCE_LIMIT}",
         "- The refusal gate is measured on a development set of other modalities; kinds of image it has never "
         "been measured on (and head CT most of all) may still get through it, and then get a label."
         if card.get("ood")
