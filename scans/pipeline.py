@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -30,6 +31,8 @@ from scans.storage import OVERLAY_FOLDER, image_delete, image_store
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (Scan.Status.QUEUED, Scan.Status.PROCESSING)
+# What "the database is briefly away" looks like from inside a step: the task retries it.
+DATABASE_AWAY = (db.OperationalError, db.InterfaceError)
 
 
 @dataclass
@@ -107,11 +110,29 @@ NO_HOT_AREA = {
 def explain_scan(scan_id: int) -> None:
     """Writes the scan's one explanation (Gemini's or the offline explainer's) and finishes
     the scan, once. Whatever goes wrong here, the scan ends `done` and its predictions stay."""
-    explanation_id = _explanation_claim(scan_id)
-    if explanation_id is None:
-        return
-    outcome, reason = _explanation_outcome(scan_id)
-    _explanation_store(scan_id, explanation_id, outcome, reason)
+    ExplanationWriter(scan_id).step()
+
+
+@dataclass
+class ExplanationWriter:
+    """One delivery of explain_scan, whose `step` the task retries after a database blip
+    (scans.tasks.run_retrying). The claim and the written explanation are kept between tries:
+    a retry that claimed afresh would find this delivery's own pending row and leave, and the
+    scan would wait `classified` until the row went stale (EXPLAIN_TIME_LIMIT, minutes); one
+    that wrote afresh would pay for a second Gemini call."""
+
+    scan_id: int
+    explanation_id: int | None = None
+    written: tuple[Outcome | None, str] | None = None
+
+    def step(self) -> None:
+        if self.explanation_id is None:
+            self.explanation_id = _explanation_claim(self.scan_id)
+            if self.explanation_id is None:
+                return
+        if self.written is None:
+            self.written = _explanation_outcome(self.scan_id)
+        _explanation_store(self.scan_id, self.explanation_id, *self.written)
 
 
 def _explanation_claim(scan_id: int) -> int | None:
@@ -150,6 +171,10 @@ def _explanation_outcome(scan_id: int) -> tuple[Outcome | None, str]:
     try:
         facts = _scan_facts(scan_id)
         return explain(facts, explain_config()), ""
+    except DATABASE_AWAY:
+        # Reading the facts met a database blip: not a reason to give the explanation up.
+        # The task tries again (explain() itself never touches the database).
+        raise
     except SoftTimeLimitExceeded:
         reason = "the explanation took too long and was stopped"
     except Exception as error:

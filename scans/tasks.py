@@ -25,7 +25,7 @@ from scans.explain_settings import gemini_mode
 logger = logging.getLogger(__name__)
 
 # What "the database or the broker is briefly away" looks like from inside a task.
-TRANSIENT_ERRORS = (db.OperationalError, db.InterfaceError, OperationalError)
+TRANSIENT_ERRORS = (*pipeline.DATABASE_AWAY, OperationalError)
 # Back-off between tries: 1, 2, 4, 8, 8 … seconds, waiting at most this long in one
 # delivery (well below every soft time limit), then the message goes back to the queue.
 RETRY_BACKOFF_CAP = 8.0
@@ -83,7 +83,7 @@ def classify_scan(scan_id: int, resent: bool = False) -> None:
     time_limit=settings.EXPLAIN_TIME_LIMIT,
 )
 def explain_scan(scan_id: int) -> None:
-    run_retrying(lambda: pipeline.explain_scan(scan_id), what=f"explanation of scan {scan_id}")
+    run_retrying(pipeline.ExplanationWriter(scan_id).step, what=f"explanation of scan {scan_id}")
     _tell_upload_batch(scan_id)
 
 

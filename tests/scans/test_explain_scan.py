@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django import db
 from django.conf import settings as django_settings
 from django.utils import timezone
 
@@ -259,3 +260,37 @@ def test_the_explanation_logs_no_patient_identifiers(scan, gemini, caplog):
     for identifier in ("MRN-7741-XQ", "Ada Lovelace", "Dr Quill", "lovelace_ada_t1"):
         assert identifier not in caplog.text
     assert json.dumps(Explanation.objects.get(scan=scan).content).find("Lovelace") == -1
+
+
+class DatabaseAway:
+    """Fails the first `times` queries that contain `sql_fragment` the way PostgreSQL fails
+    them when it stops: a real OperationalError from the database layer, before the query runs."""
+
+    def __init__(self, sql_fragment: str, times: int = 1):
+        self.sql_fragment, self.left = sql_fragment, times
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.left and self.sql_fragment in sql:
+            self.left -= 1
+            raise db.OperationalError("terminating connection due to administrator command")
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize(
+    "failing_query",
+    [
+        'UPDATE "scans_explanation"',  # storing it: the claim and Gemini's text are kept
+        'FROM "scans_prediction"',  # reading the facts: retried, not written off as failed
+    ],
+)
+def test_a_database_blip_mid_explanation_is_retried_to_the_end(scan, gemini, monkeypatch, failing_query):
+    # The claim (the pending row) is this delivery's own: a retry that claimed afresh found it
+    # and left, and the scan waited `classified` for minutes (make chaos, PostgreSQL down).
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+    gemini.reply_with(ok(GEMINI_CONTENT))
+    with db.connection.execute_wrapper(DatabaseAway(failing_query)):
+        tasks.explain_scan(scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE
+    assert (scan.explanation.status, scan.explanation.provider) == ("done", "gemini")
+    assert len(gemini.requests) == 1

@@ -252,12 +252,7 @@ def test_a_long_outage_hands_the_message_back_to_the_queue(monkeypatch, no_waiti
     assert sum(no_waiting) <= tasks.RETRY_BUDGET_SECONDS
 
 
-@pytest.mark.django_db
-def test_an_explanation_survives_a_database_blip(monkeypatch, no_waiting):
-    step = flaky(1, db.OperationalError("connection refused"))
-    monkeypatch.setattr(pipeline, "explain_scan", step)
-    tasks.explain_scan.run(7)
-    assert step.calls == [7, 7]
+# An explanation's database blip: tests/scans/test_explain_scan.py.
 
 
 def worker_serving(queues: list[str]) -> SimpleNamespace:
