@@ -107,6 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="run only the experiments whose name contains this")
     args = parser.parse_args()
+    names = [experiment.__name__ for experiment in experiments.ALL]
+    if not any(args.only in name for name in names):
+        parser.error(f"no experiment's name contains {args.only!r}; the experiments are: {', '.join(names)}")
     # SIGTERM (CI cancelling the job) unwinds like Ctrl-C, through the restoring `finally`.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.monotonic()
