@@ -48,9 +48,7 @@ def render_markdown(card: dict) -> str:
         f"- file: `{card['weights_file']}`",
         f"- sha256: `{card['sha256']}`",
         f"- input: {card['input_size']}×{card['input_size']}×3; classes: {', '.join(card['class_names'])}",
-        f"- initialisation: {card['init']} (no ImageNet weights were used)"
-        if card["init"] == "scratch"
-        else f"- initialisation: {card['init']}",
+        _initialisation(card),
         f"- calibration temperature: {card['temperature']:.4f}",
         "",
         "## Data and split",
@@ -203,6 +201,18 @@ def ensemble_recipe_lines(card: dict) -> list[str]:
             + f"; {member['seconds'] / 60:.0f} min; sha256 `{member['sha256'][:12]}…`"
         )
     return lines
+
+
+def _initialisation(card: dict) -> str:
+    if card["init"] == "scratch":
+        return "- initialisation: scratch (no ImageNet weights were used)"
+    if card["init"] == "trained":
+        recipe = card["recipe"]
+        return (
+            f"- initialisation: fine-tuned from `{recipe['trained_weights']}` "
+            f"(sha256 `{recipe['trained_weights_sha256'][:16]}…`), on the same split"
+        )
+    return f"- initialisation: {card['init']}"
 
 
 def ood_markdown(ood: dict) -> list[str]:

@@ -13,7 +13,7 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import keras
@@ -47,6 +47,10 @@ class Recipe:
     patience: int = 8
     init: str = "scratch"
     imagenet_weights: str | None = None
+    # init "trained": fine-tune from this trained model's weights (fine_tune_mismatches says
+    # what it must share with the run that made them), and their sha256.
+    trained_weights: str | None = None
+    trained_weights_sha256: str | None = None
     steps_per_epoch: int | None = None
     # Weight of the auxiliary "where is the tumour" loss (0 turns it off); see architectures.
     tumour_map_weight: float = 0.5
@@ -272,6 +276,9 @@ def train(
     serving = keras.Model(network.input, network.get_layer("probs").output) if with_map else network
     if recipe.init == "imagenet" and not resume:
         network.load_weights(recipe.imagenet_weights, skip_mismatch=True)
+    if recipe.init == "trained" and not resume:
+        # Saved from the serving network (Checkpoints, finish): the training-only outputs start afresh.
+        serving.load_weights(recipe.trained_weights)
     cells = network.get_layer("tumour_map").output.shape[1] if with_map else None
     train_idx, outliers = data.train_idx, list(data.excluded) * recipe.outlier_exposure
     gate_head = recipe.gate_head_weight > 0
@@ -353,6 +360,22 @@ def train(
 # finished model, and (fewer, for speed) after every epoch before measuring validation.
 RECALIBRATION_IMAGES = 1024
 EPOCH_RECALIBRATION_IMAGES = 512
+
+
+# What a fine-tuned run shares with the run whose weights it starts from: the network, and
+# the split, or the first run's training images would be measured as validation.
+FINE_TUNE_SHARED = ("model", "input_size", "head", "fine_map", "last_width", "split_rng_seed", "validation_fraction")
+
+
+def fine_tune_mismatches(recipe: Recipe, parent_card: dict) -> list[str]:
+    """What differs between `recipe` and the recipe in the card of the weights it starts from."""
+    known = {f.name for f in fields(Recipe)}
+    parent = Recipe(**{k: v for k, v in parent_card["recipe"].items() if k in known})
+    return [
+        f"{name} {getattr(parent, name)} there, {getattr(recipe, name)} here"
+        for name in FINE_TUNE_SHARED
+        if getattr(parent, name) != getattr(recipe, name)
+    ]
 
 
 def _recalibration_sample(data: TrainingData, recipe: Recipe, count: int) -> np.ndarray:

@@ -170,6 +170,8 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--out", "x.h5"], "must end in .weights.h5"),
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--init", "imagenet"], "needs --imagenet-weights"),
+        (["--init", "trained"], "needs --trained-weights"),
+        (["--trained-weights", "x.weights.h5"], "only used with --init trained"),
         (["--data", "/nonexistent"], "is not a folder"),
         (["--resume", "/nonexistent"], "holds no checkpointed run"),
         (["--tumour-map-weight", "-1"], "--tumour-map-weight must be between 0 and 10"),
@@ -192,6 +194,42 @@ def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, mes
         base[flag] = value
     with pytest.raises(CommandError, match=message):
         call_command("train_model", *[item for pair in base.items() for item in pair])
+
+
+def fine_tune(trained, out_dir, *extra) -> str:
+    weights_dir, _, data = trained
+    out = io.StringIO()
+    call_command(
+        "train_model",
+        *("--model", "custom_cnn", "--data", str(data), "--out", str(out_dir / "custom_cnn.weights.h5")),
+        *("--resolution", "64", "--validation-fraction", "0.25", "--epochs", "1"),
+        *("--init", "trained", "--trained-weights", str(weights_dir / "custom_cnn.weights.h5"), *extra),
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def stem_kernel(weights_dir) -> np.ndarray:
+    model = ARCHITECTURES["custom_cnn"](64, **registry.options_from(registry.read_card("custom_cnn", weights_dir)["recipe"]))
+    model.load_weights(str(weights_dir / "custom_cnn.weights.h5"))
+    return keras.ops.convert_to_numpy(model.get_layer("stem_conv").kernel)
+
+
+def test_fine_tuning_starts_from_the_trained_weights_and_says_so(trained, tmp_path):
+    # A learning rate too small to move anything: what comes out is what went in.
+    fine_tune(trained, tmp_path, "--learning-rate", "1e-12", "--equalize-augmentation", "0.5")
+    np.testing.assert_allclose(stem_kernel(tmp_path), stem_kernel(trained[0]), atol=1e-6)
+    card = json.loads((tmp_path / "custom_cnn.card.json").read_text())
+    assert card["init"] == "trained"
+    assert card["recipe"]["trained_weights_sha256"] == registry.file_sha256(trained[0] / "custom_cnn.weights.h5")
+    assert "fine-tuned from" in (tmp_path / "custom_cnn.card.md").read_text()
+
+
+def test_fine_tuning_on_another_split_is_refused(trained, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="split_rng_seed 42 there, 7 here"):
+        fine_tune(trained, tmp_path, "--split-seed", "7")
 
 
 @pytest.fixture(scope="module")

@@ -26,9 +26,19 @@ class Command(BaseCommand):
         parser.add_argument("--validation-fraction", type=float, default=0.15)
         parser.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
         parser.add_argument("--steps-per-epoch", type=int, help="cap the batches per epoch (rehearsals)")
-        parser.add_argument("--init", choices=("scratch", "imagenet"), default="scratch")
+        parser.add_argument(
+            "--init",
+            choices=("scratch", "imagenet", "trained"),
+            default="scratch",
+            help="trained: fine-tune a model this command trained (--trained-weights), e.g. with a new augmentation",
+        )
         parser.add_argument(
             "--imagenet-weights", metavar="FILE", help="Keras ImageNet weights file for --init imagenet"
+        )
+        parser.add_argument(
+            "--trained-weights",
+            metavar="FILE",
+            help="weights for --init trained, with their model card beside them: same network and split",
         )
         parser.add_argument(
             "--tumour-map-weight",
@@ -163,10 +173,12 @@ class Command(BaseCommand):
                 raise CommandError("--init imagenet needs --imagenet-weights FILE (a Keras ImageNet weights file).")
         elif options["imagenet_weights"]:
             raise CommandError("--imagenet-weights is only used with --init imagenet.")
+        if options["init"] != "trained" and options["trained_weights"]:
+            raise CommandError("--trained-weights is only used with --init trained.")
         resolution = options["resolution"] or registry.ARCHITECTURE_FACTS[options["model"]].input_size
         if not 64 <= resolution <= 640:
             raise CommandError("--resolution must be between 64 and 640 pixels.")
-        return Recipe(
+        recipe = Recipe(
             model=options["model"],
             input_size=resolution,
             epochs=options["epochs"],
@@ -188,3 +200,30 @@ class Command(BaseCommand):
             gate_head_weight=options["gate_head_weight"],
             equalize_augmentation=options["equalize_augmentation"],
         )
+        if recipe.init == "trained":
+            self._check_fine_tune(recipe, options["trained_weights"])
+        return recipe
+
+    def _check_fine_tune(self, recipe, weights: str | None) -> None:
+        """The weights must exist and carry their card, whose network and split this run keeps."""
+        import json
+
+        from scans.ml.training import fine_tune_mismatches, sha256_of
+
+        if not weights or not Path(weights).is_file():
+            raise CommandError("--init trained needs --trained-weights FILE (a .weights.h5 this command wrote).")
+        card_path = Path(weights).with_name(Path(weights).name.removesuffix(".weights.h5") + ".card.json")
+        if not card_path.is_file():
+            raise CommandError(f"--trained-weights: no model card at {card_path}; it says which split to keep.")
+        try:
+            mismatches = fine_tune_mismatches(recipe, json.loads(card_path.read_text()))
+        except (ValueError, KeyError, TypeError) as error:
+            raise CommandError(f"--trained-weights: {card_path} is not a readable model card ({error}).") from None
+        if mismatches:
+            raise CommandError(
+                "--trained-weights were trained with another network or split; give the same options ("
+                + "; ".join(mismatches)
+                + "), or their training images would be measured as validation."
+            )
+        recipe.trained_weights = weights
+        recipe.trained_weights_sha256 = sha256_of(Path(weights))
