@@ -242,6 +242,12 @@ def ood_markdown(ood: dict) -> list[str]:
             f"- left out of the fit: {left_out['train']} training and {left_out['validation']} validation images that "
             f"are not brain MRI (head CT filed under the classes; listed in `{left_out['list']}`)"
         )
+    equalised = ood["fitted_on"].get("equalised_copies")
+    if equalised:
+        lines.append(
+            f"- also fitted on {equalised} globally equalised copies of training slices: the network was trained "
+            "with such copies and reads them as MRI"
+        )
     lines += [
         "",
         f"Validation ({ood['fitted_on']['validation']} slices, the ones the limits were chosen on):",

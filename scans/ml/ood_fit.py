@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.ood import (
@@ -138,6 +138,22 @@ def _threshold_for_target(confidence: np.ndarray, correct: np.ndarray, target: f
     return float((ranked[last] + ranked[last + 1]) / 2)
 
 
+def with_equalised_copies(
+    grays: Sequence[np.ndarray], labels: np.ndarray, share: float, seed: int = 0
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The training slices, plus globally equalised copies of `share` of them.
+
+    A network trained with equalised copies (Recipe.equalize_augmentation) classifies such
+    exports well, so its gate must learn them as normal too: fitted on clean slices alone, the
+    gate of run H (2026-12-01) still refused 24 % of equalised validation slices."""
+    labels = np.asarray(labels)
+    if share <= 0:
+        return list(grays), labels
+    chosen = np.flatnonzero(np.random.default_rng(seed).random(len(grays)) < share)
+    copies = [np.asarray(ImageOps.equalize(Image.fromarray(grays[i])), dtype=np.uint8) for i in chosen]
+    return [*grays, *copies], np.concatenate([labels, labels[chosen]])
+
+
 def export_refusals(run, stats: "OodStats", grays: Sequence[np.ndarray], input_size: int) -> dict[str, float]:
     """The share of real slices refused after each export perturbation of the robustness
     report (scans.ml.evaluation.PERTURBATIONS): what an unusual export costs in refusals."""
@@ -227,6 +243,7 @@ def fit_for_model(
     max_false_refusal: float = MAX_FALSE_REFUSAL,
     target_accuracy: float = TARGET_CALLED_ACCURACY,
     min_coverage: float = MIN_COVERAGE,
+    equalised_share: float = 0.0,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict:
     """Fit the refusal and abstention statistics of a trained model, save them to `out_path`
@@ -234,12 +251,16 @@ def fit_for_model(
 
     Input-check limits come from the training slices; the feature statistics from the
     training slices; the score limit and confidence threshold from the validation slices.
+    `equalised_share`: the share of training slices also fitted on as equalised copies, for a
+    network trained with them (with_equalised_copies).
     """
     from scans.ml.evaluation import risk_coverage
     from scans.ml.registry import file_sha256
 
     out_path = Path(out_path)
-    train_labels, val_labels = np.asarray(train_labels), np.asarray(val_labels)
+    clean_count = len(train_grays)
+    train_grays, train_labels = with_equalised_copies(train_grays, train_labels, equalised_share)
+    val_labels = np.asarray(val_labels)
     run = feature_function(model, temperature)
     log(f"OOD: features of {len(train_grays)} training images…")
     _, train_features = _features_of(run, train_grays, input_size)
@@ -281,7 +302,11 @@ def fit_for_model(
         "method": "input checks + Mahalanobis distance to class means, shared covariance (Lee et al. 2018), "
         "per layer divided by its training median, largest over layers",
         **fitted.summary(),
-        "fitted_on": {"train": int(len(train_grays)), "validation": int(len(val_grays))},
+        "fitted_on": {
+            "train": clean_count,
+            "equalised_copies": len(train_grays) - clean_count,
+            "validation": int(len(val_grays)),
+        },
         "notes": list(DESIGN_NOTES),
         "max_false_refusal": max_false_refusal,
         "target_accuracy": target_accuracy,

@@ -408,7 +408,7 @@ def finish(
             "batch_norm_recalibration_images": int(len(chosen)),
         },
         "augmentation": description(recipe.equalize_augmentation),
-        **measure(model, data, out_path, recipe.model, log),
+        **measure(model, data, out_path, recipe.model, log, equalised_share=recipe.equalize_augmentation),
     }
 
 
@@ -416,9 +416,17 @@ def machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cores, Keras {keras.__version__} on {keras.backend.backend()}"
 
 
-def measure(model: keras.Model, data: TrainingData, out_path: Path, name: str, log: Callable[[str], None]) -> dict:
+def measure(
+    model: keras.Model,
+    data: TrainingData,
+    out_path: Path,
+    name: str,
+    log: Callable[[str], None],
+    equalised_share: float = 0.0,
+) -> dict:
     """The card's figures for finished weights at `out_path`: temperature, validation report,
-    robustness, and the refusal statistics (saved beside the weights)."""
+    robustness, and the refusal statistics (saved beside the weights; `equalised_share`: see
+    ood_fit.with_equalised_copies)."""
     input_size = model.input_shape[1]
     val_idx, labels = data.val_idx, data.labels
     val_inputs = np.stack([model_input(data.grays[i], input_size) for i in val_idx])
@@ -446,6 +454,7 @@ def measure(model: keras.Model, data: TrainingData, out_path: Path, name: str, l
         temperature=temperature,
         input_size=input_size,
         out_path=out_path.with_name(f"{name}.ood.npz"),
+        equalised_share=equalised_share,
         log=log,
     )
     samples, groups = data.samples, data.groups

@@ -291,3 +291,20 @@ def test_abstention_never_leaves_fewer_than_the_minimum_coverage_called():
     assert (confidence >= floored).sum() == 90
     # When the target is met with more coverage than the floor, the floor changes nothing.
     assert choose_confidence_threshold(confidence, np.ones(100, bool), 0.996, min_coverage=0.9) < 0.41
+
+
+def test_equalised_copies_join_the_fit_with_their_labels_and_only_when_asked():
+    grays = [np.full((48, 48), 40, dtype=np.uint8) for _ in range(40)]
+    for i, gray in enumerate(grays):
+        gray[4 : 6 + i, 4:40] = 100  # a dim "head" of its own height on a darker background
+    labels = np.arange(40) % 4
+    same, same_labels = ood_fit.with_equalised_copies(grays, labels, 0.0)
+    assert len(same) == 40 and (same_labels == labels).all()
+    more, more_labels = ood_fit.with_equalised_copies(grays, labels, 0.5)
+    copies = len(more) - 40
+    assert 10 <= copies <= 30 and len(more_labels) == len(more)
+    # Each copy is its slice equalised (stretched to full range), labelled as that slice was.
+    for copy, label in zip(more[40:], more_labels[40:]):
+        assert copy.max() == 255
+        source = int((copy == 255).any(axis=1).sum()) - 2
+        assert labels[source] == label

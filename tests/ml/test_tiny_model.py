@@ -222,7 +222,10 @@ def test_fine_tuning_starts_from_the_trained_weights_and_says_so(trained, tmp_pa
     card = json.loads((tmp_path / "custom_cnn.card.json").read_text())
     assert card["init"] == "trained"
     assert card["recipe"]["trained_weights_sha256"] == registry.file_sha256(trained[0] / "custom_cnn.weights.h5")
-    assert "fine-tuned from" in (tmp_path / "custom_cnn.card.md").read_text()
+    markdown = (tmp_path / "custom_cnn.card.md").read_text()
+    assert "fine-tuned from" in markdown
+    # Trained on equalised copies, so its gate is fitted on some too (ood_fit.with_equalised_copies).
+    assert card["ood"]["fitted_on"]["equalised_copies"] > 0 and "globally equalised copies" in markdown
 
 
 def test_fine_tuning_on_another_split_is_refused(trained, tmp_path):

@@ -53,6 +53,8 @@ class Command(BaseCommand):
             network.load_weights(str(registry.weights_path(MODEL, folder)))
             members.append(network)
         options = [registry.options_from(card["recipe"]) for card in cards]
+        # The gate learns equalised exports as normal if any member was trained on them.
+        equalised = max(card["recipe"].get("equalize_augmentation", 0.0) for card in cards)
         model = ensemble(cards[0]["input_size"], options)
         fill(model, members, [card["temperature"] for card in cards])
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,14 +64,14 @@ class Command(BaseCommand):
         card = {
             "model": MODEL,
             "init": "scratch",
-            "recipe": {"model": MODEL, "members": options},
+            "recipe": {"model": MODEL, "members": options, "equalize_augmentation": equalised},
             "members": [self._member_summary(folder, card) for folder, card in zip(folders, cards)],
             "training": {
                 "seconds": round(sum(card["training"]["seconds"] for card in cards), 1),
                 "machine": machine(),
             },
             "augmentation": cards[0].get("augmentation"),
-            **measure(model, training, out, MODEL, self.stdout.write),
+            **measure(model, training, out, MODEL, self.stdout.write, equalised_share=equalised),
             "command": "python manage.py build_ensemble " + shlex.join(sys.argv[2:]),
         }
         card_json, markdown = write_card_with_heatmap_checks(card, data, out, self.stdout.write)

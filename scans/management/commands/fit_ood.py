@@ -87,6 +87,7 @@ class Command(BaseCommand):
             temperature=spec.temperature,
             input_size=spec.input_size,
             out_path=out_path,
+            equalised_share=card["recipe"].get("equalize_augmentation", 0.0),
             log=self.stdout.write,
         )
         section["left_out_not_brain_mri"] = {
