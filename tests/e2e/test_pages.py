@@ -117,3 +117,21 @@ def test_dropped_files_each_get_a_progress_bar_and_their_own_error(live_server, 
     assert "not uploaded: Unsupported file type" in rows.nth(1).inner_text()
     assert page.locator("#upload-summary").inner_text().startswith("1 uploaded, 1 not uploaded")
     assert [p.split()[0] for p in page.problems] == ["400"], page.problems
+
+
+def test_a_drawn_chart_swapped_for_the_finished_result_breaks_no_csp_rule(live_server, browser_page, owner, case):  # noqa: F811
+    # A scan polled while `classified`: its chart is drawn, and Chart.js sizes the canvas with a
+    # style attribute. When the scan is done, htmx swaps the block; settling `style` copied the old
+    # canvas's style attribute onto the new one, which the CSP refuses (style-src 'self').
+    from scans.models import Scan
+
+    page = browser_page
+    Scan.objects.filter(pk=case["scan"]).update(status=Scan.Status.CLASSIFIED)
+    _log_in(page, live_server.url, owner.username)
+    page.goto(f"{live_server.url}/scans/{case['scan']}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('probability-chart'))")
+    assert page.get_attribute("#probability-chart", "style")  # what htmx used to settle
+    Scan.objects.filter(pk=case["scan"]).update(status=Scan.Status.DONE)
+    page.wait_for_selector("#scan-result[data-status='done']", timeout=15_000)
+    page.wait_for_function("() => Chart.getChart(document.getElementById('probability-chart'))")
+    assert page.problems == []
