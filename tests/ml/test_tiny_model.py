@@ -210,7 +210,9 @@ def fine_tune(trained, out_dir, *extra) -> str:
 
 
 def stem_kernel(weights_dir) -> np.ndarray:
-    model = ARCHITECTURES["custom_cnn"](64, **registry.options_from(registry.read_card("custom_cnn", weights_dir)["recipe"]))
+    model = ARCHITECTURES["custom_cnn"](
+        64, **registry.options_from(registry.read_card("custom_cnn", weights_dir)["recipe"])
+    )
     model.load_weights(str(weights_dir / "custom_cnn.weights.h5"))
     return keras.ops.convert_to_numpy(model.get_layer("stem_conv").kernel)
 
