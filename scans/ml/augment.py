@@ -22,6 +22,11 @@ def description(equalize: float = 0.0) -> str:
     return DESCRIPTION + (f", global histogram equalisation ({equalize:.0%})" if equalize else "")
 
 
+def equalised(gray: np.ndarray) -> np.ndarray:
+    """A uint8 image with global histogram equalisation, as some export tools apply."""
+    return np.asarray(ImageOps.equalize(Image.fromarray(gray)), dtype=np.uint8)
+
+
 def augment(
     square: np.ndarray,
     rng: np.random.Generator,
@@ -39,7 +44,7 @@ def augment(
     if clahe is not None and rng.random() < 0.3:
         square = clahe
     elif equalize and rng.random() < equalize:
-        square = np.asarray(ImageOps.equalize(Image.fromarray(square)), dtype=np.uint8)
+        square = equalised(square)
     transform = _geometry(square.shape[0], rng)
     image = transform(Image.fromarray(square), Image.BILINEAR)
     if rng.random() < 0.5:

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from scans.ml.augment import equalised
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.ood import (
     BATCH,
@@ -150,7 +151,7 @@ def with_equalised_copies(
     if share <= 0:
         return list(grays), labels
     chosen = np.flatnonzero(np.random.default_rng(seed).random(len(grays)) < share)
-    copies = [np.asarray(ImageOps.equalize(Image.fromarray(grays[i])), dtype=np.uint8) for i in chosen]
+    copies = [equalised(grays[i]) for i in chosen]
     return [*grays, *copies], np.concatenate([labels, labels[chosen]])
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from scans.ml import registry
-from scans.ml.errors import RecipeError
+from scans.ml.errors import RecipeError, WeightsError
 
 
 class Command(BaseCommand):
@@ -205,20 +205,18 @@ class Command(BaseCommand):
         return recipe
 
     def _check_fine_tune(self, recipe, weights: str | None) -> None:
-        """The weights must exist and carry their card, whose network and split this run keeps."""
-        import json
-
+        """The weights must exist and carry their card (written beside them, as for any model this
+        command trains), whose network and split this run keeps."""
         from scans.ml.training import fine_tune_mismatches, sha256_of
 
         if not weights or not Path(weights).is_file():
             raise CommandError("--init trained needs --trained-weights FILE (a .weights.h5 this command wrote).")
-        card_path = Path(weights).with_name(Path(weights).name.removesuffix(".weights.h5") + ".card.json")
-        if not card_path.is_file():
-            raise CommandError(f"--trained-weights: no model card at {card_path}; it says which split to keep.")
         try:
-            mismatches = fine_tune_mismatches(recipe, json.loads(card_path.read_text()))
-        except (ValueError, KeyError, TypeError) as error:
-            raise CommandError(f"--trained-weights: {card_path} is not a readable model card ({error}).") from None
+            mismatches = fine_tune_mismatches(recipe, registry.read_card(recipe.model, Path(weights).parent))
+        except WeightsError as error:
+            raise CommandError(f"--trained-weights: {error} The card says which network and split to keep.") from None
+        except (KeyError, TypeError) as error:
+            raise CommandError(f"--trained-weights: its model card lacks a readable recipe ({error}).") from None
         if mismatches:
             raise CommandError(
                 "--trained-weights were trained with another network or split; give the same options ("
