@@ -71,7 +71,10 @@ DIFFUSE_FRACTION = 0.35
 SMALL_MARGIN = 0.2
 
 
-REFUSED_NEXT_STEP = "Upload a brain MRI slice; if this is one, ask a reviewer to look at it."
+REFUSED_NEXT_STEP = (
+    "Upload a brain MRI slice. If this is one, check that it is upright (a slice turned on its side "
+    "is often refused) and upload it again, or ask a reviewer to look at it."
+)
 REFUSED_CAVEATS = (
     "The classifier only knows brain MRI slices: on any other image its four classes mean "
     "nothing, so its raw answer is kept for staff but not given as a result.",

@@ -61,6 +61,7 @@ def render_markdown(card: dict) -> str:
                 f"- {data['left_out_not_brain_mri']} head CT slices filed under the classes were "
                 + (
                     f"trained on {recipe['outlier_exposure']}× with a uniform target (outlier exposure)"
+                    + (", each time turned by a random multiple of 90°" if recipe.get("turn_outliers") else "")
                     if recipe.get("outlier_exposure")
                     else "left out of training"
                 )
@@ -289,20 +290,34 @@ def ood_markdown(ood: dict) -> list[str]:
             f"**{development['refusal_rate']:.1%}** of {development['count']} refused; AUROC of the score "
             f"against the validation slices {development['auroc']:.4f}.",
             "",
-            "| category | images | refused | uncertain (not refused) | refused per source |",
-            "|---|---|---|---|---|",
+            "| category | images | refused | uncertain (not refused) | refused per source | refused turned 90°, 180°, 270° |",
+            "|---|---|---|---|---|---|",
         ]
         for name, row in development["categories"].items():
             sources = ", ".join(
                 f"{source} {counts['refused']}/{counts['count']}" for source, counts in row.get("sources", {}).items()
             )
-            lines.append(f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} | {sources} |")
+            turned = row.get("turned_refusal_rate")
+            turned_text = "not measured" if turned is None else f"{turned:.1%} of {row['turned']}"
+            lines.append(
+                f"| {name} | {row['count']} | {row['refusal_rate']:.1%} | {row['uncertain']} | {sources} | {turned_text} |"
+            )
         missed = development.get("not_refused", [])
         if missed:
             lines += [
                 "",
                 "Not refused: "
                 + ", ".join(f"`{m['file']}` ({m['outcome']}, score {m['ood_score']:.2f})" for m in missed),
+            ]
+        turned_missed = development.get("turned", {}).get("not_refused", [])
+        if turned_missed:
+            lines += [
+                "",
+                "Not refused when turned: "
+                + ", ".join(
+                    f"`{m['file']}` turned {m['turned']}° ({m['outcome']}, score {m['ood_score']:.2f})"
+                    for m in turned_missed
+                ),
             ]
     if ood.get("notes"):
         lines += ["", "How these figures should be read:", ""] + [f"- {note}" for note in ood["notes"]]

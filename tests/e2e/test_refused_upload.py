@@ -42,7 +42,7 @@ def test_a_photo_is_refused_with_its_reason_and_no_class(live_server, browser_pa
     assert result.get_attribute("data-final-result") == "refused"
     header = page.locator(".result-header").inner_text()
     assert "Not recognised as a brain MRI slice" in header
-    assert "upload a brain MRI slice; if this is one, ask a reviewer" in header
+    assert "If this is one, check that it is upright (a slice turned on its side is often refused)" in header
     for absent in ("Glioma", "Meningioma", "No tumour", "Pituitary tumour"):
         assert absent not in header, absent
     assert page.locator(".certainty-big, .certainty").count() == 0

@@ -105,6 +105,32 @@ def test_outliers_are_trained_towards_a_uniform_answer_with_no_tumour_map():
     assert images.shape == (2, 64, 64, 3) and (unknown == -1).all()
 
 
+def test_turned_rows_are_turned_by_multiples_of_90_degrees_and_the_others_augment_as_before():
+    from scans.ml.training import AugmentedBatches
+
+    # A bright upper-left corner, so that each turn looks different.
+    ramp = np.add.outer(np.arange(256), np.arange(256))[::-1, ::-1] // 4
+    squares = (np.random.default_rng(5).integers(0, 127, (2, 256, 256)) + ramp).astype(np.uint8)
+    targets = np.array([[0, 0, 1, 0], [0.25] * 4], dtype=np.float32)
+    recipe = Recipe(input_size=64, batch_size=2)
+    masks = [np.zeros((256, 256), np.uint8), None]
+    plain = AugmentedBatches(squares, squares, masks, targets, recipe, 0, cells=2)
+    turning = AugmentedBatches(squares, squares, masks, targets, recipe, 0, cells=2, turned=np.array([False, True]))
+    turns = set()
+    for epoch in range(8):
+        plain._begin(epoch), turning._begin(epoch)
+        upright, _ = plain[0]
+        images, _ = turning[0]
+        mri, outlier = list(plain.order[:2]).index(0), list(plain.order[:2]).index(1)
+        np.testing.assert_array_equal(images[mri], upright[mri])
+        # Turned before the resize to the input size, so equal up to the resize's rounding.
+        differences = [np.abs(images[outlier] - np.rot90(upright[outlier], k)).mean() for k in range(4)]
+        turn = int(np.argmin(differences))
+        assert differences[turn] < 0.01 and sorted(differences)[1] > 0.1
+        turns.add(turn)
+    assert turns == {0, 1, 2, 3}
+
+
 def test_the_gate_head_targets_follow_the_batch_order_and_serving_never_builds_it():
     from scans.ml.architectures import custom_cnn
     from scans.ml.training import AugmentedBatches, with_gate_head

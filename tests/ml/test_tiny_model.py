@@ -181,6 +181,7 @@ def test_a_weights_file_swapped_after_training_is_refused(trained, tmp_path):
         (["--gate-head-weight", "11"], "--gate-head-weight must be between 0 and 10"),
         (["--gate-head-weight", "1", "--outlier-exposure", "0"], "--gate-head-weight needs --outlier-exposure"),
         (["--gate-head-weight", "1", "--tumour-map-weight", "0"], "--gate-head-weight needs the tumour map"),
+        (["--turn-outliers", None, "--outlier-exposure", "0"], "--turn-outliers needs --outlier-exposure"),
         (["--model", "xception", "--head", "attention"], "--head attention is for custom_cnn"),
         (["--model", "xception", "--last-width", "384"], "--last-width is for custom_cnn"),
         (["--last-width", "16"], "--last-width must be between 32 and 1024"),
@@ -192,8 +193,8 @@ def test_training_arguments_are_checked_before_any_work(tmp_path, arguments, mes
     base = {"--model": "custom_cnn", "--data": str(tmp_path), "--out": str(tmp_path / "m.weights.h5")}
     for flag, value in zip(arguments[::2], arguments[1::2]):
         base[flag] = value
-    with pytest.raises(CommandError, match=message):
-        call_command("train_model", *[item for pair in base.items() for item in pair])
+    with pytest.raises(CommandError, match=message):  # a None value: a flag that takes none
+        call_command("train_model", *[item for pair in base.items() for item in pair if item is not None])
 
 
 def fine_tune(trained, out_dir, *extra) -> str:

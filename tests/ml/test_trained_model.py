@@ -178,7 +178,8 @@ def test_evaluate_model_reports_the_refusal_rate_per_category_of_a_non_mri_folde
     call_command("evaluate_model", "--model", "custom_cnn", str(data), "--ood-dir", str(others), stdout=out)
     text = out.getvalue()
     assert "accuracy on what is called" in text
-    assert "refused  100.0% of    3  photo" in text and "refused  100.0% of    3  chest_xray" in text
+    assert "refused 100.0% of    3, turned 100.0%  photo" in text
+    assert "refused 100.0% of    3, turned 100.0%  chest_xray" in text
     assert "AUROC 1.0000" in text
 
 

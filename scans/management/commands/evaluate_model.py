@@ -17,6 +17,7 @@ from scans.ml.cards import interval_text
 from scans.ml.classes import CLASS_NAMES
 from scans.ml.dataset import duplicate_groups, list_samples
 from scans.ml.errors import ImageError, WeightsError
+from scans.ml.ood_report import summary_lines
 
 
 class Command(BaseCommand):
@@ -137,9 +138,7 @@ class Command(BaseCommand):
                 "",
                 f"not brain MRI: {report['ood']['folder']}, AUROC {report['ood'].get('auroc', float('nan')):.4f}",
             ]
-            for name, row in report["ood"]["categories"].items():
-                lines.append(f"  refused {row['refusal_rate']:>7.1%} of {row['count']:>4}  {name}")
-            lines.append(f"  refused {report['ood']['refusal_rate']:>7.1%} of {report['ood']['count']:>4}  all")
+            lines += summary_lines(report["ood"])
         for name, row in report.get("localisation", {}).items():
             lines.append(
                 f"{name}: pointing game {row['pointing_game']:.4f}, energy inside the mask "

@@ -71,6 +71,12 @@ class Command(BaseCommand):
             "leaving them out cost the refusal gate half its head CT refusals",
         )
         parser.add_argument(
+            "--turn-outliers",
+            action="store_true",
+            help="turn each outlier-exposure image by a random multiple of 90°, so that head CT turned upside "
+            "down is refused as well as upright",
+        )
+        parser.add_argument(
             "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
         )
         parser.add_argument(
@@ -151,6 +157,8 @@ class Command(BaseCommand):
             )
         if options["gate_head_weight"] and not options["tumour_map_weight"]:
             raise CommandError("--gate-head-weight needs the tumour map (--tumour-map-weight above 0).")
+        if options["turn_outliers"] and not options["outlier_exposure"]:
+            raise CommandError("--turn-outliers needs --outlier-exposure: it turns those images.")
         if not 0 <= options["equalize_augmentation"] <= 1:
             raise CommandError("--equalize-augmentation must be between 0 and 1 (a share of the training images).")
         if not 0 <= options["label_smoothing"] < 0.5:
@@ -199,6 +207,7 @@ class Command(BaseCommand):
             outlier_exposure=options["outlier_exposure"],
             gate_head_weight=options["gate_head_weight"],
             equalize_augmentation=options["equalize_augmentation"],
+            turn_outliers=options["turn_outliers"],
         )
         if recipe.init == "trained":
             self._check_fine_tune(recipe, options["trained_weights"])

@@ -140,6 +140,29 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
     assert '<th scope="row">Dental xray</th><td>100.0 %</td>' in body
     assert "Patient ids exist only for its figshare part" in body
     assert "confident but meaningless" not in body and "head CT most of all" in body
+    assert "turned 90°" not in body  # measured only since the seventh session: not shown as if refused
+
+
+def test_the_card_shows_how_much_is_refused_when_turned(client, owner, tmp_path, monkeypatch):
+    card = {
+        **CARD,
+        "ood": {
+            "validation": {"false_refusal_rate": 0.009, "coverage": 0.935, "accuracy_called": 0.996},
+            "development_set": {
+                "count": 40,
+                "refusal_rate": 1.0,
+                "categories": {"ct_head": {"count": 40, "refusal_rate": 1.0, "turned_refusal_rate": 0.975}},
+                "turned": {"count": 120, "refused": 117, "refusal_rate": 0.975, "not_refused": []},
+            },
+        },
+    }
+    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    client.force_login(owner)
+    body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
+    assert '<th scope="col">Refused when turned 90°, 180° or 270°</th>' in body
+    assert '<th scope="row">Head CT</th><td>100.0 %</td><td>40</td><td>97.5 %</td>' in body
+    assert '<th scope="row">All</th><td>100.0 %</td><td>40</td><td>97.5 %</td>' in body
 
 
 def test_a_model_without_weights_says_it_is_not_installed(client, owner, weights_dir):

@@ -218,7 +218,7 @@ def test_a_refused_scan_shows_the_reason_and_the_image_but_no_class(client, owne
     body = client.get(f"/scans/{scan.pk}/").content.decode()
     assert "Not recognised as a brain MRI slice" in body
     assert "Not recognised as a brain MRI slice: colour photograph." in body
-    assert "upload a brain MRI slice; if this is one, ask a reviewer" in body
+    assert "If this is one, check that it is upright (a slice turned on its side is often refused)" in body
     assert f'src="/api/v1/scans/{scan.pk}/image/"' in body
     for absent in ("No tumour", "label-notumor", 'data-chart="probabilities"', "gradcam", "Grad-CAM", "raw answer"):
         assert absent not in body
