@@ -162,6 +162,12 @@ class Explanation(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_by = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The task delivery (Celery task id) writing a pending explanation: the same "
+        "message delivered again after a crash or a database outage takes its claim over.",
+    )
 
     def __str__(self) -> str:
         return f"Explanation of scan {self.scan_id} ({self.provider})"

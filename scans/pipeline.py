@@ -107,11 +107,11 @@ NO_HOT_AREA = {
 }
 
 
-def explain_scan(scan_id: int) -> None:
+def explain_scan(scan_id: int, delivery: str = "") -> None:
     """Writes the scan's one explanation (Gemini's or the offline explainer's) and finishes
     the scan, once. Whatever goes wrong here, the scan ends `done` and its predictions stay;
     only a database blip is raised, for the task to retry (ExplanationWriter)."""
-    ExplanationWriter(scan_id).step()
+    ExplanationWriter(scan_id, delivery).step()
 
 
 @dataclass
@@ -120,15 +120,21 @@ class ExplanationWriter:
     (scans.tasks.run_retrying). The claim and the written explanation are kept between tries:
     a retry that claimed afresh would find this delivery's own pending row and leave, and the
     scan would wait `classified` until the row went stale (EXPLAIN_TIME_LIMIT, minutes); one
-    that wrote afresh would pay for a second Gemini call."""
+    that wrote afresh would pay for a second Gemini call.
+
+    `delivery`: the task's id, which the broker keeps when it delivers the same message again
+    (a worker process killed mid-step, or the message handed back after a long database
+    outage); that delivery takes its own pending row over at once instead of waiting for it
+    to go stale. Empty: no delivery to recognise (a direct call)."""
 
     scan_id: int
+    delivery: str = ""
     explanation_id: int | None = None
     written: tuple[Outcome | None, str] | None = None
 
     def step(self) -> None:
         if self.explanation_id is None:
-            self.explanation_id = _explanation_claim(self.scan_id)
+            self.explanation_id = _explanation_claim(self.scan_id, self.delivery)
             if self.explanation_id is None:
                 return
         if self.written is None:
@@ -136,12 +142,14 @@ class ExplanationWriter:
         _explanation_store(self.scan_id, self.explanation_id, *self.written)
 
 
-def _explanation_claim(scan_id: int) -> int | None:
-    """The id of a new pending Explanation, or None when there is nothing to do.
+def _explanation_claim(scan_id: int, delivery: str = "") -> int | None:
+    """The id of a pending Explanation this delivery may write, or None when there is nothing to do.
 
     The pending row is the claim: a second delivery while the first is still running finds it
     and leaves, so one scan costs at most one Gemini call. A pending row older than the task's
-    hard time limit was left by a worker that died, and is replaced.
+    hard time limit was left by a worker that died, and is replaced. A row claimed by this very
+    delivery is taken over: the broker delivers a message again only once its first run has
+    ended (acks_late, and a visibility timeout above the hard time limit).
     """
     with transaction.atomic():
         scan = Scan.objects.select_for_update().filter(pk=scan_id).first()
@@ -150,17 +158,22 @@ def _explanation_claim(scan_id: int) -> int | None:
             return None
         existing = Explanation.objects.filter(scan=scan).first()
         if existing is not None:
-            stale_before = timezone.now() - timedelta(seconds=settings.EXPLAIN_TIME_LIMIT)
-            if existing.status != Explanation.Status.PENDING or existing.created_at > stale_before:
+            if existing.status != Explanation.Status.PENDING:
+                return None
+            if delivery and existing.claimed_by == delivery:
+                return existing.pk
+            if existing.created_at > timezone.now() - timedelta(seconds=settings.EXPLAIN_TIME_LIMIT):
                 return None
             existing.delete()
         config = explain_config()
         if config.uses_gemini:
             explanation = Explanation.objects.create(
-                scan=scan, provider=Explanation.Provider.GEMINI, model=config.model
+                scan=scan, provider=Explanation.Provider.GEMINI, model=config.model, claimed_by=delivery
             )
         else:
-            explanation = Explanation.objects.create(scan=scan, provider=Explanation.Provider.OFFLINE)
+            explanation = Explanation.objects.create(
+                scan=scan, provider=Explanation.Provider.OFFLINE, claimed_by=delivery
+            )
         # Touched so that the sweep (stuck_scans_claim) counts a stuck explanation from now.
         scan.save(update_fields=["updated_at"])
     return explanation.pk

@@ -76,14 +76,16 @@ def classify_scan(scan_id: int, resent: bool = False) -> None:
 # time limit lies above the whole Gemini budget, so the budget ends a slow call and the
 # fallback is still written.
 @shared_task(
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     rate_limit=settings.GEMINI_RATE_LIMIT if gemini_mode().effective != "off" else None,
     soft_time_limit=settings.EXPLAIN_SOFT_TIME_LIMIT,
     time_limit=settings.EXPLAIN_TIME_LIMIT,
 )
-def explain_scan(scan_id: int) -> None:
-    run_retrying(pipeline.ExplanationWriter(scan_id).step, what=f"explanation of scan {scan_id}")
+def explain_scan(self, scan_id: int) -> None:
+    writer = pipeline.ExplanationWriter(scan_id, delivery=self.request.id or "")
+    run_retrying(writer.step, what=f"explanation of scan {scan_id}")
     _tell_upload_batch(scan_id)
 
 

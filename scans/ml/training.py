@@ -303,6 +303,7 @@ def train(
     log(
         f"training on {len(train_idx)} images; {len(data.excluded)} head CT slices filed as MRI "
         + (f"added {recipe.outlier_exposure}× with a uniform target" if outliers else "left out")
+        + (", turned by random multiples of 90°" if outliers and recipe.turn_outliers else "")
     )
     rows = [*train_idx, *outliers]
     is_outlier = np.r_[np.zeros(len(train_idx), bool), np.ones(len(outliers), bool)]

@@ -234,6 +234,25 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over(scan):
     assert Scan.objects.get(pk=scan.pk).status == Scan.Status.DONE
 
 
+def test_the_same_message_delivered_again_takes_its_own_claim_over_at_once(scan, gemini):
+    # A worker process killed mid-step, or a message handed back after a long database outage,
+    # comes back with its task id: it waited for its own claim to go stale (minutes) before.
+    gemini.reply_with(ok(GEMINI_CONTENT))
+    claim = Explanation.objects.create(scan=scan, provider="gemini", claimed_by="delivery-1")
+    tasks.explain_scan.apply(args=[scan.pk], task_id="delivery-2")
+    assert gemini.requests == [] and Scan.objects.get(pk=scan.pk).status == Scan.Status.CLASSIFIED
+    tasks.explain_scan.apply(args=[scan.pk], task_id="delivery-1")
+    explanation = Explanation.objects.get(scan=scan)
+    assert (explanation.pk, explanation.status, explanation.provider) == (claim.pk, "done", "gemini")
+    assert len(gemini.requests) == 1
+    assert Scan.objects.get(pk=scan.pk).status == Scan.Status.DONE
+
+
+def test_a_delivery_claims_in_its_own_name(scan):
+    tasks.explain_scan.apply(args=[scan.pk], task_id="delivery-3")
+    assert Explanation.objects.get(scan=scan).claimed_by == "delivery-3"
+
+
 def test_the_sweep_requeues_explanations_that_were_lost(scan, monkeypatch):
     sent = []
     monkeypatch.setattr(tasks.explain_scan, "delay", sent.append)
