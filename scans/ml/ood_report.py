@@ -2,9 +2,9 @@
 
 The folder holds one sub-folder per category (chest_xray, ct_head, photo…); every image goes
 through the engine exactly as an upload would, and again turned by 90°, 180° and 270°: a gate
-fitted on upright slices may take an image upside down for MRI (the first ensemble let 3 of 40
-head CT through so). Used by `evaluate_model --ood-dir` and by `fit_ood` to write the model
-card's figures.
+fitted on upright slices may take a turned image for MRI (the ensemble of runs F and G let 3 of
+the development set's 120 turned head CT through). Used by `evaluate_model --ood-dir` and by
+`fit_ood` to write the model card's figures.
 """
 
 import io

@@ -73,8 +73,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--turn-outliers",
             action="store_true",
-            help="turn each outlier-exposure image by a random multiple of 90°, so that head CT turned upside "
-            "down is refused as well as upright",
+            help="turn each outlier-exposure image by a random multiple of 90° (measured once: no better "
+            "refusal of turned head CT)",
         )
         parser.add_argument(
             "--label-smoothing", type=float, default=0.1, help="label smoothing of the class targets (0: off)"
