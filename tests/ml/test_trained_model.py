@@ -197,11 +197,11 @@ def test_its_grad_cam_points_at_the_tumour_as_its_card_says(card, engine):
     assert report["gradcam"]["pointing_game"] >= 0.75
 
 
-WIDE_MEMBER = REPO_ROOT / "weights" / "members" / "wide-384"
+WIDE_MEMBER = REPO_ROOT / "weights" / "members" / "wide-384-eq"
 
 
 def test_the_wide_member_loads_alone_with_its_checks_and_refuses_the_head_ct(not_brain_mri):
-    """Run G, a member of the served ensemble: alone, its weights and refusal statistics match
+    """Run G-eq, a member of the served ensemble: alone, its weights and refusal statistics match
     its card, it is the wider network its card says, and its gate refuses the development
     set's head CT as measured."""
     from scans.ml.inference import Engine
