@@ -136,8 +136,8 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
     assert "0.9 % refused, 93.5 % called, 99.6 % of those called right" in body
     assert "plausibly be anywhere from 87.6 % to 96.6 % (95 % bootstrap interval resampling the 312 patients" in body
     assert "one of them holds 35.0 % of the errors" in body
-    assert '<th scope="row">Head CT</th><td>92.5 %</td><td>40</td>' in body
-    assert '<th scope="row">Dental xray</th><td>100.0 %</td>' in body
+    assert '<th scope="row">Head CT (40)</th><td>92.5 %</td></tr>' in body
+    assert '<th scope="row">Dental xray (40)</th><td>100.0 %</td>' in body
     assert "Patient ids exist only for its figshare part" in body
     assert "confident but meaningless" not in body and "head CT most of all" in body
     assert "turned 90°" not in body  # measured only since the seventh session: not shown as if refused
@@ -160,9 +160,10 @@ def test_the_card_shows_how_much_is_refused_when_turned(client, owner, tmp_path,
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     client.force_login(owner)
     body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
-    assert '<th scope="col">Refused when turned 90°, 180° or 270°</th>' in body
-    assert '<th scope="row">Head CT</th><td>100.0 %</td><td>40</td><td>97.5 %</td>' in body
-    assert '<th scope="row">All</th><td>100.0 %</td><td>40</td><td>97.5 %</td>' in body
+    assert "how many are refused, as they are and turned by 90°, 180° or 270°</caption>" in body
+    assert '<th scope="col">Refused, turned</th>' in body
+    assert '<th scope="row">Head CT (40)</th><td>100.0 %</td><td>97.5 %</td>' in body
+    assert '<th scope="row">All (40)</th><td>100.0 %</td><td>97.5 %</td>' in body
 
 
 def test_a_model_without_weights_says_it_is_not_installed(client, owner, weights_dir):
