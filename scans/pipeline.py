@@ -107,11 +107,11 @@ NO_HOT_AREA = {
 }
 
 
-def explain_scan(scan_id: int, delivery: str = "") -> None:
+def explain_scan(scan_id: int) -> None:
     """Writes the scan's one explanation (Gemini's or the offline explainer's) and finishes
     the scan, once. Whatever goes wrong here, the scan ends `done` and its predictions stay;
     only a database blip is raised, for the task to retry (ExplanationWriter)."""
-    ExplanationWriter(scan_id, delivery).step()
+    ExplanationWriter(scan_id).step()
 
 
 @dataclass
