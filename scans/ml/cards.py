@@ -36,6 +36,22 @@ def write_card(card: dict, json_path: Path) -> Path:
     return markdown_path
 
 
+def _not_mri_in_training(card: dict) -> str:
+    """What training did with the head CT filed under the classes: an ensemble's own recipe
+    holds no training options, so its members' recipes say."""
+    recipes = [member["recipe"] for member in card.get("members", [])] or [card["recipe"]]
+    exposure = max(recipe.get("outlier_exposure", 0) for recipe in recipes)
+    line = f"- {card['data']['left_out_not_brain_mri']} head CT slices filed under the classes were "
+    if not exposure:
+        return line + "left out of training"
+    turned = any(recipe.get("turn_outliers") for recipe in recipes)
+    return (
+        line
+        + f"trained on {exposure}× with a uniform target (outlier exposure)"
+        + (", each time turned by a random multiple of 90°" if turned else "")
+    )
+
+
 def render_markdown(card: dict) -> str:
     validation, data, training = card["validation"], card["data"], card["training"]
     recipe = card["recipe"]
@@ -56,19 +72,7 @@ def render_markdown(card: dict) -> str:
         f"- {data['train']} train / {data['validation']} validation; {data['split']}",
         f"- {data['duplicate_groups']} duplicate groups; validation per class: "
         + ", ".join(f"{k} {v}" for k, v in data["validation_per_class"].items()),
-        *(
-            [
-                f"- {data['left_out_not_brain_mri']} head CT slices filed under the classes were "
-                + (
-                    f"trained on {recipe['outlier_exposure']}× with a uniform target (outlier exposure)"
-                    + (", each time turned by a random multiple of 90°" if recipe.get("turn_outliers") else "")
-                    if recipe.get("outlier_exposure")
-                    else "left out of training"
-                )
-            ]
-            if data.get("left_out_not_brain_mri")
-            else []
-        ),
+        *([_not_mri_in_training(card)] if data.get("left_out_not_brain_mri") else []),
         "",
         "## Recipe",
         f"- command: `{card.get('command', '')}`",
