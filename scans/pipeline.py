@@ -142,7 +142,7 @@ class ExplanationWriter:
         _explanation_store(self.scan_id, self.explanation_id, *self.written)
 
 
-def _explanation_claim(scan_id: int, delivery: str = "") -> int | None:
+def _explanation_claim(scan_id: int, delivery: str) -> int | None:
     """The id of a pending Explanation this delivery may write, or None when there is nothing to do.
 
     The pending row is the claim: a second delivery while the first is still running finds it
@@ -166,14 +166,10 @@ def _explanation_claim(scan_id: int, delivery: str = "") -> int | None:
                 return None
             existing.delete()
         config = explain_config()
-        if config.uses_gemini:
-            explanation = Explanation.objects.create(
-                scan=scan, provider=Explanation.Provider.GEMINI, model=config.model, claimed_by=delivery
-            )
-        else:
-            explanation = Explanation.objects.create(
-                scan=scan, provider=Explanation.Provider.OFFLINE, claimed_by=delivery
-            )
+        provider, model = (
+            (Explanation.Provider.GEMINI, config.model) if config.uses_gemini else (Explanation.Provider.OFFLINE, "")
+        )
+        explanation = Explanation.objects.create(scan=scan, provider=provider, model=model, claimed_by=delivery)
         # Touched so that the sweep (stuck_scans_claim) counts a stuck explanation from now.
         scan.save(update_fields=["updated_at"])
     return explanation.pk

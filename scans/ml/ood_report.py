@@ -107,10 +107,10 @@ def folder_report(engine, folder: Path, mri_scores: np.ndarray | None = None) ->
 
 def summary_lines(report: dict) -> list[str]:
     """One line per category and one for all, as the commands print them."""
-    rows = [*report["categories"].items(), ("all", {**report, "turned_refusal_rate": report["turned"]["refusal_rate"]})]
+    rows = [(name, row, row["turned_refusal_rate"]) for name, row in report["categories"].items()]
+    rows.append(("all", report, report["turned"]["refusal_rate"]))
     lines = []
-    for name, row in rows:
-        turned_rate = row.get("turned_refusal_rate")
+    for name, row, turned_rate in rows:
         turned_text = "not measured" if turned_rate is None else f"{turned_rate:6.1%}"
         lines.append(f"  refused {row['refusal_rate']:6.1%} of {row['count']:>4}, turned {turned_text}  {name}")
     return lines

@@ -50,6 +50,14 @@ CARD = {
 }
 
 
+def _card_page(card: dict, client, owner, folder, monkeypatch) -> str:
+    """The model card page as `owner` sees it when `card` is the installed card."""
+    (folder / "custom_cnn.card.json").write_text(json.dumps(card))
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", folder)
+    client.force_login(owner)
+    return client.get("/models/custom_cnn/").content.decode()
+
+
 @pytest.fixture
 def weights_dir(tmp_path, monkeypatch):
     (tmp_path / "custom_cnn.card.json").write_text(json.dumps(CARD))
@@ -89,10 +97,7 @@ def test_an_ensemble_card_lists_its_members_and_where_the_maps_point(client, own
             "saliency": {"pointing_game": 0.65, "energy_inside": 0.2, "images": 599},
         },
     }
-    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
-    client.force_login(owner)
-    body = client.get("/models/custom_cnn/").content.decode()
+    body = _card_page(card, client, owner, tmp_path, monkeypatch)
     assert "An ensemble of 2 custom CNNs" in body
     assert "<td>attention</td><td>14×14</td><td>256</td><td>40 (33)</td><td>7</td><td>94.1 %</td>" in body
     assert "<td>attention</td><td>14×14</td><td>384</td><td>40 (33)</td><td>7</td><td>94.1 %</td>" in body
@@ -129,10 +134,7 @@ def test_the_card_shows_the_refusal_figures_and_limits_of_a_gated_patient_aware_
             },
         },
     }
-    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
-    client.force_login(owner)
-    body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
+    body = " ".join(_card_page(card, client, owner, tmp_path, monkeypatch).split())
     assert "0.9 % refused, 93.5 % called, 99.6 % of those called right" in body
     assert "plausibly be anywhere from 87.6 % to 96.6 % (95 % bootstrap interval resampling the 312 patients" in body
     assert "one of them holds 35.0 % of the errors" in body
@@ -156,10 +158,7 @@ def test_the_card_shows_how_much_is_refused_when_turned(client, owner, tmp_path,
             },
         },
     }
-    (tmp_path / "custom_cnn.card.json").write_text(json.dumps(card))
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
-    client.force_login(owner)
-    body = " ".join(client.get("/models/custom_cnn/").content.decode().split())
+    body = " ".join(_card_page(card, client, owner, tmp_path, monkeypatch).split())
     assert "how many are refused, as they are and turned by 90°, 180° or 270°</caption>" in body
     assert '<th scope="col">Refused, turned</th>' in body
     assert '<th scope="row">Head CT (40)</th><td>100.0 %</td><td>97.5 %</td>' in body
